@@ -1,0 +1,104 @@
+"""`RejectingWebSocketRoute` and `RejectingRouter`: routes that send rejections raised anywhere in them."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable, Sequence
+from typing import Any
+
+from fastapi import Depends, WebSocket, params
+from fastapi.routing import APIRouter, APIWebSocketRoute, get_websocket_app, websocket_session
+
+from ._conversion import CONVERTED_EXCEPTIONS, as_rejection
+from ._sending import send_rejection
+from .handlers import CONNECTION_KEY, track
+
+SessionApp = Callable[[WebSocket], Awaitable[None]]
+
+
+async def _rejecting_route_copy(websocket: WebSocket) -> None:
+    track(websocket)
+
+
+# FastAPI copies websocket routes into plain `APIWebSocketRoute`s when a router is included, keeping only
+# path, endpoint, name and dependencies. This dependency rides along, so the copy still rejects.
+ROUTE_MARKER = Depends(_rejecting_route_copy)
+
+
+class RejectingWebSocketRoute(APIWebSocketRoute):
+    """A FastAPI websocket route that answers a rejection raised in it (guard, dependency or endpoint).
+
+    Before `accept()`: the HTTP response; after it: a close frame. `HTTPException`, validation errors
+    and `WebSocketException` are converted the way FastAPI answers them over HTTP.
+    """
+
+    def __init__(
+        self,
+        path: str,
+        endpoint: Callable[..., Any],
+        *,
+        name: str | None = None,
+        dependencies: Sequence[params.Depends] | None = None,
+        dependency_overrides_provider: Any | None = None,
+    ) -> None:
+        own_dependencies = [depends for depends in dependencies or () if depends is not ROUTE_MARKER]
+        super().__init__(
+            path,
+            endpoint,
+            name=name,
+            dependencies=own_dependencies,
+            dependency_overrides_provider=dependency_overrides_provider,
+        )
+        session_app = get_websocket_app(
+            dependant=self.dependant,
+            dependency_overrides_provider=dependency_overrides_provider,
+            embed_body_fields=self._embed_body_fields,
+        )
+        self.app = websocket_session(_rejecting(session_app))
+        self.dependencies.insert(0, ROUTE_MARKER)
+
+
+class RejectingRouter(APIRouter):
+    """An `APIRouter` whose websocket routes are `RejectingWebSocketRoute`s, also once included elsewhere.
+
+    ```python
+    router = RejectingRouter()
+
+    @router.websocket("/rooms/{room}")
+    async def room(websocket: WebSocket, room: str):
+        if room not in ROOMS:
+            raise HTTPException(404, "no such room")
+        await websocket.accept()
+    ```
+    """
+
+    def add_api_websocket_route(
+        self,
+        path: str,
+        endpoint: Callable[..., Any],
+        name: str | None = None,
+        *,
+        dependencies: Sequence[params.Depends] | None = None,
+    ) -> None:
+        super().add_api_websocket_route(path, endpoint, name, dependencies=dependencies)
+        plain = self.routes[-1]
+        assert isinstance(plain, APIWebSocketRoute)
+        self.routes[-1] = RejectingWebSocketRoute(
+            plain.path,
+            plain.endpoint,
+            name=plain.name,
+            dependencies=plain.dependencies,
+            dependency_overrides_provider=self.dependency_overrides_provider,
+        )
+
+
+def _rejecting(session_app: SessionApp) -> SessionApp:
+    async def rejecting_app(websocket: WebSocket) -> None:
+        websocket.scope[CONNECTION_KEY] = websocket
+        try:
+            await session_app(websocket)
+        except CONVERTED_EXCEPTIONS as exc:
+            await send_rejection(websocket.scope, websocket.send, as_rejection(exc), websocket.application_state)
+            # A guard raises the same instance for every handshake; keep its traceback from growing.
+            exc.__traceback__ = None
+
+    return rejecting_app
