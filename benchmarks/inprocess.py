@@ -1,0 +1,223 @@
+"""Per-handshake cost of rejecting (and accepting) a WebSocket, measured in-process with no network.
+
+Each case is an ASGI app built once and called directly with a synthetic websocket scope.
+Run: python benchmarks/inprocess.py [--rounds 7] [--iterations 2000] [--json PATH] [--smoke]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import gc
+import json
+import platform
+import statistics
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import fastapi
+import starlette
+from fastapi import Depends, FastAPI, HTTPException, WebSocket
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from fastapi_ws_reject import RejectingRouter, add_rejection_handlers, reject_unless, ws_guard
+
+DEFAULT_JSON = Path(__file__).resolve().parent / "results" / "inprocess.json"
+SCOPE: Scope = {
+    "type": "websocket",
+    "asgi": {"version": "3.0", "spec_version": "2.4"},
+    "http_version": "1.1",
+    "scheme": "ws",
+    "server": ("127.0.0.1", 8000),
+    "client": ("127.0.0.1", 50000),
+    "root_path": "",
+    "path": "/ws",
+    "raw_path": b"/ws",
+    "query_string": b"token=abc",
+    "headers": [
+        (b"host", b"127.0.0.1:8000"),
+        (b"upgrade", b"websocket"),
+        (b"connection", b"Upgrade"),
+        (b"sec-websocket-key", b"dGhlIHNhbXBsZSBub25jZQ=="),
+        (b"sec-websocket-version", b"13"),
+    ],
+    "subprotocols": [],
+    "extensions": {"websocket.http.response": {}},
+}
+CONNECT: Message = {"type": "websocket.connect"}
+DISCONNECT: Message = {"type": "websocket.disconnect", "code": 1000}
+
+
+class Peer:
+    """The server side of one handshake: hands out connect then disconnect, records what the app sends."""
+
+    __slots__ = ("connected", "messages")
+
+    def __init__(self) -> None:
+        self.connected = False
+        self.messages: list[Message] = []
+
+    async def receive(self) -> Message:
+        if self.connected:
+            return DISCONNECT
+        self.connected = True
+        return CONNECT
+
+    async def send(self, message: Message) -> None:
+        self.messages.append(message)
+
+
+async def raw_denial(scope: Scope, receive: Receive, send: Send) -> None:
+    await receive()
+    await send({"type": "websocket.http.response.start", "status": 403, "headers": [(b"content-length", b"0")]})
+    await send({"type": "websocket.http.response.body", "body": b"", "more_body": False})
+
+
+async def deny() -> None:
+    return None
+
+
+async def forbid() -> None:
+    raise HTTPException(403)
+
+
+async def accept_and_close(websocket: WebSocket) -> None:
+    await websocket.accept()
+    await websocket.close()
+
+
+async def never_runs(websocket: WebSocket) -> None:
+    raise AssertionError("the endpoint of a rejected handshake ran")
+
+
+def rejecting_app(register: Callable[[RejectingRouter], None], include: bool) -> FastAPI:
+    """A FastAPI app serving a RejectingRouter route: copied by include_router, or the route objects as built."""
+    router = RejectingRouter()
+    register(router)
+    app = FastAPI()
+    if include:
+        app.include_router(router)
+    else:
+        app.router.routes.extend(router.routes)
+    return app
+
+
+def guard_route(router: RejectingRouter) -> None:
+    router.add_api_websocket_route("/ws", never_runs, dependencies=[Depends(ws_guard(deny, status_code=403))])
+
+
+def reject_unless_route(router: RejectingRouter) -> None:
+    router.add_api_websocket_route("/ws", reject_unless(deny, status_code=403)(never_runs))
+
+
+def accept_route(router: RejectingRouter) -> None:
+    router.add_api_websocket_route("/ws", accept_and_close)
+
+
+def plain_app(
+    endpoint: Callable[..., Any], *, dependency: Callable[..., Any] | None = None, handlers: bool = False
+) -> FastAPI:
+    app = FastAPI()
+    if handlers:
+        add_rejection_handlers(app)
+    app.add_api_websocket_route("/ws", endpoint, dependencies=[Depends(dependency)] if dependency else None)
+    return app
+
+
+def build_cases() -> dict[str, tuple[ASGIApp, str]]:
+    denied, accepted = "websocket.http.response.start", "websocket.accept"
+    """Every case by name: its app, built once, and the type of the first message it must send."""
+    return {
+        "a  raw ASGI denial (floor)": (raw_denial, denied),
+        "b  FastAPI HTTPException (native)": (plain_app(never_runs, dependency=forbid), denied),
+        "c  ws_guard, include_router": (rejecting_app(guard_route, include=True), denied),
+        "c2 ws_guard, routes extended": (rejecting_app(guard_route, include=False), denied),
+        "d  reject_unless, include_router": (rejecting_app(reject_unless_route, include=True), denied),
+        "d2 reject_unless, routes extended": (rejecting_app(reject_unless_route, include=False), denied),
+        "e  add_rejection_handlers + HTTPException": (plain_app(never_runs, dependency=forbid, handlers=True), denied),
+        "p  accept+close, FastAPI": (plain_app(accept_and_close), accepted),
+        "q  accept+close, RejectingRouter include_router": (rejecting_app(accept_route, include=True), accepted),
+        "q2 accept+close, RejectingRouter extended": (rejecting_app(accept_route, include=False), accepted),
+    }
+
+
+async def verify(name: str, app: ASGIApp, expected: str) -> None:
+    peer = Peer()
+    await app(dict(SCOPE), peer.receive, peer.send)
+    types = [message["type"] for message in peer.messages]
+    first = peer.messages[0] if peer.messages else {}
+    ok = first.get("type") == expected
+    if expected == "websocket.http.response.start":
+        ok = ok and first.get("status") == 403 and types[1:] == ["websocket.http.response.body"]
+    else:
+        ok = ok and types[1:] == ["websocket.close"]
+    if not ok:
+        raise SystemExit(f"case {name!r} sent {peer.messages!r}; expected {expected} first")
+
+
+async def time_case(app: ASGIApp, iterations: int) -> float:
+    """Microseconds per handshake over `iterations` handshakes."""
+    gc.collect()
+    start = time.perf_counter_ns()
+    for _ in range(iterations):
+        peer = Peer()
+        await app(dict(SCOPE), peer.receive, peer.send)
+    return (time.perf_counter_ns() - start) / iterations / 1000
+
+
+async def run(rounds: int, iterations: int) -> dict[str, list[float]]:
+    cases = build_cases()
+    for name, (app, expected) in cases.items():
+        await verify(name, app, expected)
+        await time_case(app, max(20, iterations // 4))  # warm-up
+    samples: dict[str, list[float]] = {name: [] for name in cases}
+    for _ in range(rounds):
+        for name, (app, _expected) in cases.items():
+            samples[name].append(await time_case(app, iterations))
+    return samples
+
+
+def report(samples: dict[str, list[float]]) -> dict[str, dict[str, Any]]:
+    medians = {name: statistics.median(values) for name, values in samples.items()}
+    floor, native, plain_accept = (next(v for k, v in medians.items() if k.startswith(p)) for p in ("a ", "b ", "p "))
+    rows: dict[str, dict[str, Any]] = {}
+    print(f"{'case':<48} {'median µs':>10} {'÷ a':>7} {'÷ b':>7} {'÷ p':>7}")
+    for name, median in medians.items():
+        accept = name[0] in "pq"
+        ratios = {"vs_a": None if accept else median / floor, "vs_b": None if accept else median / native}
+        ratios["vs_p"] = median / plain_accept if accept else None
+        cells = " ".join(f"{'' if r is None else f'{r:.2f}':>7}" for r in ratios.values())
+        print(f"{name:<48} {median:>10.1f} {cells}")
+        rows[name] = {"median_us": median, "rounds_us": samples[name], **ratios}
+    return rows
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--rounds", type=int, default=7)
+    parser.add_argument("--iterations", type=int, default=2000)
+    parser.add_argument("--json", type=Path, help=f"where to write results (default {DEFAULT_JSON}; none for --smoke)")
+    parser.add_argument("--smoke", action="store_true", help="1 round of 20 iterations, for CI")
+    args = parser.parse_args()
+    if args.smoke:
+        args.rounds, args.iterations = 1, 20
+    samples = asyncio.run(run(args.rounds, args.iterations))
+    print(
+        f"rounds={args.rounds} iterations={args.iterations} python={platform.python_version()} "
+        f"fastapi={fastapi.__version__} starlette={starlette.__version__}"
+    )
+    rows = report(samples)
+    path = args.json or (None if args.smoke else DEFAULT_JSON)
+    if path is not None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        meta = {"rounds": args.rounds, "iterations": args.iterations, "python": sys.version.split()[0]}
+        meta |= {"fastapi": fastapi.__version__, "starlette": starlette.__version__, "platform": platform.platform()}
+        path.write_text(json.dumps({**meta, "cases": rows}, indent=2) + "\n")
+        print(f"wrote {path}")
+
+
+if __name__ == "__main__":
+    main()
