@@ -94,7 +94,7 @@ async def never_runs(websocket: WebSocket) -> None:
 
 
 def rejecting_app(register: Callable[[RejectingRouter], None], include: bool) -> FastAPI:
-    """A FastAPI app serving a RejectingRouter route: copied by include_router, or the route objects as built."""
+    """A FastAPI app serving a RejectingRouter route: via include_router, or the route objects as built."""
     router = RejectingRouter()
     register(router)
     app = FastAPI()
@@ -128,8 +128,8 @@ def plain_app(
 
 
 def build_cases() -> dict[str, tuple[ASGIApp, str]]:
-    denied, accepted = "websocket.http.response.start", "websocket.accept"
     """Every case by name: its app, built once, and the type of the first message it must send."""
+    denied, accepted = "websocket.http.response.start", "websocket.accept"
     return {
         "a  raw ASGI denial (floor)": (raw_denial, denied),
         "b  FastAPI HTTPException (native)": (plain_app(never_runs, dependency=forbid), denied),

@@ -17,10 +17,12 @@ SessionApp = Callable[[WebSocket], Awaitable[None]]
 
 async def _rejecting_route_copy(websocket: WebSocket) -> None:
     track(websocket)
+    _upgrade(websocket.scope.get("route"), websocket.scope.get("app"))
 
 
 # FastAPI copies websocket routes into plain `APIWebSocketRoute`s when a router is included, keeping only
-# path, endpoint, name and dependencies. This dependency rides along, so the copy still rejects.
+# path, endpoint, name and dependencies. This dependency rides along: on the copy's first handshake it lets
+# the app's exception handlers reject, then turns the copy into a `RejectingWebSocketRoute` for the next ones.
 ROUTE_MARKER = Depends(_rejecting_route_copy)
 
 
@@ -88,6 +90,19 @@ class RejectingRouter(APIRouter):
             name=plain.name,
             dependencies=plain.dependencies,
             dependency_overrides_provider=self.dependency_overrides_provider,
+        )
+
+
+def _upgrade(route: Any, dependency_overrides_provider: Any) -> None:
+    if type(route) is APIWebSocketRoute and ROUTE_MARKER in route.dependencies:
+        route.__class__ = RejectingWebSocketRoute
+        RejectingWebSocketRoute.__init__(
+            route,  # type: ignore[arg-type]
+            route.path,
+            route.endpoint,
+            name=route.name,
+            dependencies=route.dependencies,
+            dependency_overrides_provider=dependency_overrides_provider,
         )
 
 

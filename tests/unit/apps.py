@@ -1,0 +1,109 @@
+"""One set of websocket routes, served in every way a user can wire a RejectingRouter into an app."""
+
+from collections.abc import Callable
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, FastAPI, Header, HTTPException, WebSocket, WebSocketException
+
+from fastapi_ws_reject import RejectingRouter, WebSocketRejection, add_rejection_handlers, ws_guard
+
+
+async def token_user(token: str | None = None) -> str | None:
+    return {"good": "alice"}.get(token or "")
+
+
+def build_routes(router: APIRouter) -> None:
+    @router.websocket("/rooms/{room}")
+    async def rooms(websocket: WebSocket, room: str) -> None:
+        if room != "lobby":
+            raise HTTPException(404, f"no room {room}", headers={"X-Room": room})
+        await websocket.accept()
+        await websocket.send_text("welcome")
+        await websocket.close()
+
+    @router.websocket("/rejection")
+    async def rejection(websocket: WebSocket) -> None:
+        raise WebSocketRejection(429, {"detail": "slow down"}, headers={"Retry-After": "30"})
+
+    @router.websocket("/late")
+    async def late(websocket: WebSocket) -> None:
+        await websocket.accept()
+        await websocket.send_text("hello")
+        raise WebSocketRejection(404, "room closed")
+
+    @router.websocket("/late-http")
+    async def late_http(websocket: WebSocket) -> None:
+        await websocket.accept()
+        raise HTTPException(403, "é" * 100)
+
+    @router.websocket("/validated/{number}")
+    async def validated(websocket: WebSocket, number: int, x_version: Annotated[int, Header()]) -> None:
+        await websocket.accept()
+        await websocket.close()
+
+    @router.websocket("/ws-exception")
+    async def ws_exception(websocket: WebSocket) -> None:
+        raise WebSocketException(code=4404, reason="no such thing")
+
+    @router.websocket("/ws-exception-policy")
+    async def ws_exception_policy(websocket: WebSocket) -> None:
+        raise WebSocketException(code=1008, reason="policy")
+
+    @router.websocket("/guarded")
+    async def guarded(websocket: WebSocket, user: Annotated[str, Depends(ws_guard(token_user, status_code=401))]) -> None:
+        await websocket.accept()
+        await websocket.send_text(user)
+        await websocket.close()
+
+    @router.websocket("/boom")
+    async def boom(websocket: WebSocket) -> None:
+        raise RuntimeError("internal detail")
+
+    @router.websocket("/closed-then-rejected")
+    async def closed_then_rejected(websocket: WebSocket) -> None:
+        await websocket.accept()
+        await websocket.close(1000)
+        raise WebSocketRejection(410, "gone")
+
+
+def _included(**include: object) -> FastAPI:
+    router = RejectingRouter()
+    build_routes(router)
+    app = FastAPI()
+    app.include_router(router, **include)  # type: ignore[arg-type]
+    return app
+
+
+def _nested(parent: APIRouter) -> FastAPI:
+    child = RejectingRouter()
+    build_routes(child)
+    parent.include_router(child)
+    app = FastAPI()
+    app.include_router(parent, prefix="/api")
+    return app
+
+
+def _app_wide() -> FastAPI:
+    app = FastAPI()
+    add_rejection_handlers(app)
+    build_routes(app.router)
+    return app
+
+
+def _mounted_router() -> FastAPI:
+    router = RejectingRouter()
+    build_routes(router)
+    app = FastAPI()
+    app.mount("/api", router)
+    return app
+
+
+# name -> (builder, path prefix)
+LAYOUTS: dict[str, tuple[Callable[[], FastAPI], str]] = {
+    "include": (_included, ""),
+    "include-prefix": (lambda: _included(prefix="/api"), "/api"),
+    "nested-in-rejecting-router": (lambda: _nested(RejectingRouter()), "/api"),
+    "nested-in-plain-router": (lambda: _nested(APIRouter()), "/api"),
+    "add_rejection_handlers": (_app_wide, ""),
+    "mounted-router": (_mounted_router, "/api"),
+}
