@@ -10,8 +10,8 @@ from starlette.websockets import WebSocketDisconnect
 from fastapi_ws_reject import RejectingRouter, RejectingWebSocketRoute, WebSocketRejection, ws_guard
 from fastapi_ws_reject._sending import FALLBACK_WARNING
 
-from .apps import LAYOUTS, build_routes
-from .conftest import without_denial_extension
+from tests.apps import LAYOUTS, build_routes
+from tests.unit.conftest import without_denial_extension
 
 Deny = Callable[..., Any]
 
@@ -148,7 +148,7 @@ def test_router_level_dependencies_run_and_reject(deny: Deny) -> None:
 
 
 def test_dependency_overrides_apply_to_rejecting_routes(deny: Deny) -> None:
-    from .apps import token_user
+    from tests.apps import token_user
 
     router = RejectingRouter()
     build_routes(router)

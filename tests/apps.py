@@ -1,11 +1,15 @@
 """One set of websocket routes, served in every way a user can wire a RejectingRouter into an app."""
 
+import asyncio
 from collections.abc import Callable
+from pathlib import Path
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, FastAPI, Header, HTTPException, WebSocket, WebSocketException
 
 from fastapi_ws_reject import RejectingRouter, WebSocketRejection, add_rejection_handlers, ws_guard
+
+ROOT = Path(__file__).resolve().parents[1]
 
 
 async def token_user(token: str | None = None) -> str | None:
@@ -57,6 +61,16 @@ def build_routes(router: APIRouter) -> None:
 
     @router.websocket("/boom")
     async def boom(websocket: WebSocket) -> None:
+        raise RuntimeError("internal detail")
+
+    @router.websocket("/slow-rejection")
+    async def slow_rejection(websocket: WebSocket) -> None:
+        await asyncio.sleep(0.3)
+        raise WebSocketRejection(403, "too late to hear this")
+
+    @router.websocket("/boom-late")
+    async def boom_late(websocket: WebSocket) -> None:
+        await websocket.accept()
         raise RuntimeError("internal detail")
 
     @router.websocket("/closed-then-rejected")

@@ -1,0 +1,32 @@
+"""The app the end-to-end tests serve: every layout of tests.apps behind one real server.
+
+- `/...`: a RejectingRouter included into a plain FastAPI app
+- `/v1/...`: the same, included with a prefix and an include-level `ws_guard` (token=good)
+- `/app-wide/...`: a plain app with `add_rejection_handlers`, mounted
+- `/noext/...`: `/...` as a server without the WebSocket Denial Response extension would run it
+"""
+
+from fastapi import Depends, FastAPI
+from starlette.types import Receive, Scope, Send
+
+from fastapi_ws_reject import RejectingRouter, add_rejection_handlers, ws_guard
+from tests.apps import build_routes, token_user
+
+routes = RejectingRouter()
+build_routes(routes)
+
+fastapi_app = FastAPI()
+fastapi_app.include_router(routes)
+fastapi_app.include_router(routes, prefix="/v1", dependencies=[Depends(ws_guard(token_user, status_code=401))])
+
+app_wide = FastAPI()
+add_rejection_handlers(app_wide)
+build_routes(app_wide.router)
+fastapi_app.mount("/app-wide", app_wide)
+
+
+async def app(scope: Scope, receive: Receive, send: Send) -> None:
+    if scope["type"] == "websocket" and scope["path"].startswith("/noext/"):
+        extensions = {k: v for k, v in (scope.get("extensions") or {}).items() if k != "websocket.http.response"}
+        scope = {**scope, "path": scope["path"][len("/noext") :], "extensions": extensions}
+    await fastapi_app(scope, receive, send)

@@ -1,0 +1,15 @@
+from collections.abc import Iterator
+
+import pytest
+
+from fastapi_ws_reject.testing import UVICORN_WS, RunningServer, live_server
+from tests.apps import ROOT
+
+SERVERS = [("uvicorn", ws) for ws in UVICORN_WS] + [("hypercorn", "")]
+
+
+@pytest.fixture(scope="module", params=SERVERS, ids=lambda server: "-".join(filter(None, server)))
+def server(request: pytest.FixtureRequest) -> Iterator[RunningServer]:
+    name, ws = request.param
+    with live_server("tests.e2e.app:app", server=name, ws=ws or "none", cwd=ROOT) as running:
+        yield running
