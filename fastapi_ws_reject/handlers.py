@@ -9,7 +9,6 @@ it is a fresh one that does not. So every handshake that may be rejected this wa
 
 from __future__ import annotations
 
-import functools
 import inspect
 from typing import Any, Protocol
 
@@ -39,9 +38,9 @@ def add_rejection_handlers(app: FastAPI) -> None:
     add_rejection_handlers(app)
     ```
 
-    Call it once, before the app starts. `HTTPException`, validation errors and `WebSocketException`
-    raised on websocket routes become HTTP responses before accept and close frames after it;
-    HTTP routes keep the handlers they had.
+    Call it once, before the app starts and after your own `add_exception_handler` calls.
+    `HTTPException`, validation errors and `WebSocketException` raised on websocket routes become
+    HTTP responses before accept and close frames after it; HTTP routes keep the handlers they had.
     """
     install_handlers(app.exception_handlers)
     app.add_middleware(_HandshakeTracker)
@@ -61,7 +60,9 @@ def track(websocket: WebSocket) -> None:
 def install_handlers(exception_handlers: dict[Any, Handler]) -> None:
     if getattr(exception_handlers.get(CONVERTED_EXCEPTIONS[0]), "rejects_websockets", False):
         return
-    for exc_class in CONVERTED_EXCEPTIONS:
+    # A handler the user keyed on a subclass (say fastapi.HTTPException) is found first, so wrap it too.
+    registered = [key for key in exception_handlers if isinstance(key, type) and issubclass(key, CONVERTED_EXCEPTIONS)]
+    for exc_class in {*CONVERTED_EXCEPTIONS, *registered}:
         exception_handlers[exc_class] = _rejecting_handler(exception_handlers.get(exc_class))
 
 
@@ -82,8 +83,6 @@ def _rejecting_handler(previous: Handler | None) -> Handler:
 
 
 def _is_async(handler: Handler) -> bool:
-    while isinstance(handler, functools.partial):
-        handler = handler.func
     return inspect.iscoroutinefunction(handler) or inspect.iscoroutinefunction(type(handler).__call__)
 
 

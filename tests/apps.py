@@ -54,7 +54,9 @@ def build_routes(router: APIRouter) -> None:
         raise WebSocketException(code=1008, reason="policy")
 
     @router.websocket("/guarded")
-    async def guarded(websocket: WebSocket, user: Annotated[str, Depends(ws_guard(token_user, status_code=401))]) -> None:
+    async def guarded(
+        websocket: WebSocket, user: Annotated[str, Depends(ws_guard(token_user, status_code=401))]
+    ) -> None:
         await websocket.accept()
         await websocket.send_text(user)
         await websocket.close()

@@ -22,7 +22,10 @@ def without_denial_extension(app: ASGIApp) -> ASGIApp:
 
     async def wrapped(scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "websocket":
-            scope = {**scope, "extensions": {k: v for k, v in scope.get("extensions", {}).items() if k != "websocket.http.response"}}
+            scope = {
+                **scope,
+                "extensions": {k: v for k, v in scope.get("extensions", {}).items() if k != "websocket.http.response"},
+            }
         await app(scope, receive, send)
 
     return wrapped

@@ -9,7 +9,6 @@ from starlette.websockets import WebSocketDisconnect
 
 from fastapi_ws_reject import RejectingRouter, RejectingWebSocketRoute, WebSocketRejection, ws_guard
 from fastapi_ws_reject._sending import FALLBACK_WARNING
-
 from tests.apps import LAYOUTS, build_routes
 from tests.unit.conftest import without_denial_extension
 
@@ -127,7 +126,9 @@ def test_include_level_guard_rejects_on_a_plain_app(deny: Deny) -> None:
     router = RejectingRouter()
     build_routes(router)
     app = FastAPI()
-    app.include_router(router, prefix="/v1", dependencies=[Depends(ws_guard(lambda token=None: token, status_code=401))])
+    app.include_router(
+        router, prefix="/v1", dependencies=[Depends(ws_guard(lambda token=None: token, status_code=401))]
+    )
     client = TestClient(app)
     for _ in range(2):
         assert deny(client, "/v1/rooms/lobby").status_code == 401
