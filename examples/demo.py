@@ -35,12 +35,11 @@ async def probe(base_url: str) -> None:
         print(f"{label:38} {path:28} -> {describe(result)}")
 
 
-def main() -> None:
-    ws = sys.argv[1] if len(sys.argv) > 1 else "websockets-sansio"
+def main(ws: str = "websockets-sansio") -> None:
     with live_server("examples.demo_app:app", ws=ws, cwd=ROOT) as server:
         print(f"uvicorn --ws {ws} serving examples.demo_app:app at {server.url}\n")
         asyncio.run(probe(server.url))
 
 
 if __name__ == "__main__":
-    main()
+    main(*sys.argv[1:2])
