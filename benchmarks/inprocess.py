@@ -20,7 +20,7 @@ from typing import Any
 
 import fastapi
 import starlette
-from fastapi import Depends, FastAPI, HTTPException, WebSocket
+from fastapi import APIRouter, Depends, FastAPI, HTTPException, WebSocket
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from fastapi_ws_reject import RejectingRouter, add_rejection_handlers, reject_unless, ws_guard
@@ -118,12 +118,20 @@ def accept_route(router: RejectingRouter) -> None:
 
 
 def plain_app(
-    endpoint: Callable[..., Any], *, dependency: Callable[..., Any] | None = None, handlers: bool = False
+    endpoint: Callable[..., Any],
+    *,
+    dependency: Callable[..., Any] | None = None,
+    handlers: bool = False,
+    include: bool = False,
 ) -> FastAPI:
+    """A plain FastAPI app: the route on the app itself, or on an APIRouter passed to include_router."""
     app = FastAPI()
     if handlers:
         add_rejection_handlers(app)
-    app.add_api_websocket_route("/ws", endpoint, dependencies=[Depends(dependency)] if dependency else None)
+    router = APIRouter() if include else app.router
+    router.add_api_websocket_route("/ws", endpoint, dependencies=[Depends(dependency)] if dependency else None)
+    if include:
+        app.include_router(router)
     return app
 
 
@@ -133,12 +141,17 @@ def build_cases() -> dict[str, tuple[ASGIApp, str]]:
     return {
         "a  raw ASGI denial (floor)": (raw_denial, denied),
         "b  FastAPI HTTPException (native)": (plain_app(never_runs, dependency=forbid), denied),
+        "b2 FastAPI HTTPException, APIRouter included": (
+            plain_app(never_runs, dependency=forbid, include=True),
+            denied,
+        ),
         "c  ws_guard, include_router": (rejecting_app(guard_route, include=True), denied),
         "c2 ws_guard, routes extended": (rejecting_app(guard_route, include=False), denied),
         "d  reject_unless, include_router": (rejecting_app(reject_unless_route, include=True), denied),
         "d2 reject_unless, routes extended": (rejecting_app(reject_unless_route, include=False), denied),
         "e  add_rejection_handlers + HTTPException": (plain_app(never_runs, dependency=forbid, handlers=True), denied),
         "p  accept+close, FastAPI": (plain_app(accept_and_close), accepted),
+        "p2 accept+close, APIRouter included": (plain_app(accept_and_close, include=True), accepted),
         "q  accept+close, RejectingRouter include_router": (rejecting_app(accept_route, include=True), accepted),
         "q2 accept+close, RejectingRouter extended": (rejecting_app(accept_route, include=False), accepted),
     }

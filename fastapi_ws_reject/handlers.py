@@ -49,7 +49,7 @@ def add_rejection_handlers(app: FastAPI) -> None:
 def track(websocket: WebSocket) -> None:
     """Let the app's exception handlers reject this handshake (for routes FastAPI copied on include)."""
     scope = websocket.scope
-    if CONNECTION_KEY in scope:
+    if CONNECTION_KEY in scope or getattr(scope.get("route"), "sends_rejections", False):
         return
     scope[CONNECTION_KEY] = websocket
     handlers = scope.get("starlette.exception_handlers")

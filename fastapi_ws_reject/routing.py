@@ -10,7 +10,7 @@ from fastapi.routing import APIRouter, APIWebSocketRoute, get_websocket_app, web
 
 from ._conversion import CONVERTED_EXCEPTIONS, as_rejection
 from ._sending import send_rejection
-from .handlers import CONNECTION_KEY, track
+from .handlers import track
 
 SessionApp = Callable[[WebSocket], Awaitable[None]]
 
@@ -32,6 +32,8 @@ class RejectingWebSocketRoute(APIWebSocketRoute):
     Before `accept()`: the HTTP response; after it: a close frame. `HTTPException`, validation errors
     and `WebSocketException` are converted the way FastAPI answers them over HTTP.
     """
+
+    sends_rejections = True  # read by `track`: this route needs no help from the app's handlers
 
     def __init__(
         self,
@@ -108,7 +110,6 @@ def _upgrade(route: Any, dependency_overrides_provider: Any) -> None:
 
 def _rejecting(session_app: SessionApp) -> SessionApp:
     async def rejecting_app(websocket: WebSocket) -> None:
-        websocket.scope[CONNECTION_KEY] = websocket
         try:
             await session_app(websocket)
         except CONVERTED_EXCEPTIONS as exc:
