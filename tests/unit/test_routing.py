@@ -71,20 +71,17 @@ def test_validation_error_is_a_422_listing_the_errors(served: tuple[TestClient, 
     assert {tuple(error["loc"]) for error in errors} == {("path", "number"), ("header", "x-version")}
 
 
-def test_websocket_exception_4xxx_becomes_that_status_with_the_reason(
-    served: tuple[TestClient, str], deny: Deny
+@pytest.mark.parametrize(
+    ("path", "status_code", "body"),
+    [("/ws-exception", 404, b"no such thing"), ("/ws-exception-policy", 403, b"policy")],
+    ids=["4xxx-code-becomes-that-status", "other-code-becomes-403"],
+)
+def test_websocket_exception_becomes_a_status_with_the_reason_as_body(
+    served: tuple[TestClient, str], deny: Deny, path: str, status_code: int, body: bytes
 ) -> None:
     client, prefix = served
-    denial = deny(client, prefix + "/ws-exception")
-    assert (denial.status_code, denial.content) == (404, b"no such thing")
-
-
-def test_websocket_exception_with_another_code_becomes_403_with_the_reason(
-    served: tuple[TestClient, str], deny: Deny
-) -> None:
-    client, prefix = served
-    denial = deny(client, prefix + "/ws-exception-policy")
-    assert (denial.status_code, denial.content) == (403, b"policy")
+    denial = deny(client, prefix + path)
+    assert (denial.status_code, denial.content) == (status_code, body)
 
 
 def test_guard_rejects_then_admits(served: tuple[TestClient, str], deny: Deny) -> None:
