@@ -2,11 +2,12 @@
 
 - `/...`: a RejectingRouter included into a plain FastAPI app
 - `/v1/...`: the same, included with a prefix and an include-level `ws_guard` (token=good)
+- `/nested/...`: RejectingRouter inside a plain APIRouter inside the app
 - `/app-wide/...`: a plain app with `add_rejection_handlers`, mounted
 - `/noext/...`: `/...` as a server without the WebSocket Denial Response extension would run it
 """
 
-from fastapi import Depends, FastAPI
+from fastapi import APIRouter, Depends, FastAPI
 from starlette.types import Receive, Scope, Send
 
 from fastapi_ws_reject import RejectingRouter, add_rejection_handlers, ws_guard
@@ -18,6 +19,10 @@ build_routes(routes)
 fastapi_app = FastAPI()
 fastapi_app.include_router(routes)
 fastapi_app.include_router(routes, prefix="/v1", dependencies=[Depends(ws_guard(token_user, status_code=401))])
+
+outer = APIRouter()
+outer.include_router(routes, prefix="/inner")
+fastapi_app.include_router(outer, prefix="/nested")
 
 app_wide = FastAPI()
 add_rejection_handlers(app_wide)

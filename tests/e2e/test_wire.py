@@ -31,7 +31,7 @@ def raw_exchange(server: RunningServer, path: str, timeout: float = 5.0) -> byte
         return received
 
 
-@pytest.mark.parametrize("prefix", ["", "/app-wide"])
+@pytest.mark.parametrize("prefix", ["", "/app-wide", "/nested/inner"])
 def test_http_exception_before_accept_arrives_as_declared(server: RunningServer, prefix: str) -> None:
     result = connect(server, prefix + "/rooms/attic")
     assert result.status == 404
@@ -56,7 +56,7 @@ def test_accepted_socket_is_untouched(server: RunningServer) -> None:
     assert (result.status, result.messages, result.close_code) == (101, ["welcome"], 1000)
 
 
-@pytest.mark.parametrize("prefix", ["", "/app-wide"])
+@pytest.mark.parametrize("prefix", ["", "/app-wide", "/nested/inner"])
 def test_rejection_after_accept_closes_with_4000_plus_status_and_reason(server: RunningServer, prefix: str) -> None:
     result = connect(server, prefix + "/late")
     assert (result.status, result.messages) == (101, ["hello"])
