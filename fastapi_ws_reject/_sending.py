@@ -8,6 +8,7 @@ from starlette.types import Scope, Send
 from starlette.websockets import WebSocketDisconnect, WebSocketState
 
 from .rejection import WebSocketRejection
+from .uvicorn_log_filter import denial_sent
 
 logger = logging.getLogger("fastapi_ws_reject")
 
@@ -48,6 +49,7 @@ async def _deny(scope: Scope, send: Send, rejection: WebSocketRejection) -> None
             }
         )
         await send({"type": "websocket.http.response.body", "body": rejection.body, "more_body": False})
+        denial_sent.set(True)
         return
     _warn_about_fallback()
     await send({"type": "websocket.close", "code": rejection.close_code, "reason": rejection.reason})

@@ -33,6 +33,8 @@ from websockets.typing import Subprotocol
 _COMMANDS: dict[str, list[str]] = {
     "uvicorn": ["-m", "uvicorn", "{app}", "--host", "127.0.0.1", "--port", "{port}", "--ws", "{ws}"],
     "hypercorn": ["-m", "hypercorn", "{app}", "--bind", "127.0.0.1:{port}"],
+    "granian": ["-m", "granian", "--interface", "asgi", "--host", "127.0.0.1", "--port", "{port}", "{app}"],
+    "daphne": ["-m", "daphne", "-b", "127.0.0.1", "-p", "{port}", "{app}"],
 }
 UVICORN_WS = ("websockets-sansio", "websockets", "wsproto")
 
@@ -126,7 +128,8 @@ def live_server(
     name = f"{server}-{ws}" if server == "uvicorn" else server
     log_file = tempfile.NamedTemporaryFile(prefix=f"{name}-", suffix=".log", delete=False)  # noqa: SIM115
     workdir = Path(cwd or os.getcwd())
-    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(workdir), os.environ.get("PYTHONPATH", "")])}
+    path = os.pathsep.join([str(workdir), os.environ.get("PYTHONPATH", "")])
+    env = {**os.environ, "PYTHONPATH": path, "PYTHONUNBUFFERED": "1"}
     process = subprocess.Popen([sys.executable, *args], cwd=workdir, stdout=log_file, stderr=subprocess.STDOUT, env=env)
     server_info = RunningServer(name, port, Path(log_file.name))
     try:

@@ -11,6 +11,7 @@ from starlette.testclient import WebSocketDenialResponse
 
 from fastapi_ws_reject.testing import handshake, live_server
 from tests.apps import ROOT
+from tests.e2e.support import server_table
 
 SNIPPETS = re.findall(r"```python\n(.*?)```", (ROOT / "README.md").read_text(), flags=re.DOTALL)
 
@@ -19,6 +20,10 @@ SNIPPETS = re.findall(r"```python\n(.*?)```", (ROOT / "README.md").read_text(), 
 def test_readme_snippet_runs(snippet: str, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.chdir(ROOT)
     exec(compile(snippet, "README.md", "exec"), {"__name__": "readme"})
+
+
+def test_readme_server_table_is_the_one_the_tests_pin() -> None:
+    assert server_table() in (ROOT / "README.md").read_text()
 
 
 def deny(app: FastAPI, path: str, **kwargs: object) -> WebSocketDenialResponse:

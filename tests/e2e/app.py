@@ -4,10 +4,11 @@
 - `/v1/...`: the same, included with a prefix and an include-level `ws_guard` (token=good)
 - `/nested/...`: RejectingRouter inside a plain APIRouter inside the app
 - `/app-wide/...`: a plain app with `add_rejection_handlers`, mounted
+- `/no-answer`: returns without accepting or rejecting
 - `/noext/...`: `/...` as a server without the WebSocket Denial Response extension would run it
 """
 
-from fastapi import APIRouter, Depends, FastAPI
+from fastapi import APIRouter, Depends, FastAPI, WebSocket
 from starlette.types import Receive, Scope, Send
 
 from fastapi_ws_reject import RejectingRouter, add_rejection_handlers, ws_guard
@@ -28,6 +29,11 @@ app_wide = FastAPI()
 add_rejection_handlers(app_wide)
 build_routes(app_wide.router)
 fastapi_app.mount("/app-wide", app_wide)
+
+
+@fastapi_app.websocket("/no-answer")
+async def no_answer(websocket: WebSocket) -> None:
+    """Neither accepts nor rejects: an app bug that uvicorn rightly logs."""
 
 
 async def app(scope: Scope, receive: Receive, send: Send) -> None:

@@ -4,8 +4,9 @@ import pytest
 
 from fastapi_ws_reject.testing import UVICORN_WS, RunningServer, live_server
 from tests.apps import ROOT
+from tests.e2e.support import BEHAVIOURS, Behaviour
 
-SERVERS = [("uvicorn", ws) for ws in UVICORN_WS] + [("hypercorn", "")]
+SERVERS = [("uvicorn", ws) for ws in UVICORN_WS] + [("hypercorn", ""), ("granian", ""), ("daphne", "")]
 
 
 @pytest.fixture(scope="module", params=SERVERS, ids=lambda server: "-".join(filter(None, server)))
@@ -13,3 +14,8 @@ def server(request: pytest.FixtureRequest) -> Iterator[RunningServer]:
     name, ws = request.param
     with live_server("tests.e2e.app:app", server=name, ws=ws or "none", cwd=ROOT) as running:
         yield running
+
+
+@pytest.fixture
+def behaviour(server: RunningServer) -> Behaviour:
+    return BEHAVIOURS[server.name]
