@@ -1,31 +1,17 @@
 from collections.abc import Callable
+from typing import Any
 
 import pytest
-from starlette.testclient import TestClient, WebSocketDenialResponse
-from starlette.types import ASGIApp, Receive, Scope, Send
+from starlette.testclient import TestClient
+
+from fastapi_ws_reject.testing import Rejected, assert_rejected
 
 
 @pytest.fixture
-def deny() -> Callable[[TestClient, str], WebSocketDenialResponse]:
-    """Connect to `path` and return the denial response, failing if the socket was accepted."""
+def deny() -> Callable[..., Rejected]:
+    """Connect to `path` and return what a real server would send, failing if the socket was accepted."""
 
-    def connect(client: TestClient, path: str, **kwargs: object) -> WebSocketDenialResponse:
-        with pytest.raises(WebSocketDenialResponse) as denial, client.websocket_connect(path, **kwargs):  # type: ignore[arg-type]
-            pass
-        return denial.value
+    def connect(client: TestClient, path: str, **kwargs: Any) -> Rejected:
+        return assert_rejected(client, path, **kwargs)
 
     return connect
-
-
-def without_denial_extension(app: ASGIApp) -> ASGIApp:
-    """The app as a server without the WebSocket Denial Response extension (daphne) would run it."""
-
-    async def wrapped(scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] == "websocket":
-            scope = {
-                **scope,
-                "extensions": {k: v for k, v in scope.get("extensions", {}).items() if k != "websocket.http.response"},
-            }
-        await app(scope, receive, send)
-
-    return wrapped

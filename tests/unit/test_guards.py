@@ -31,7 +31,7 @@ def test_sync_check_with_header_returns_its_value_to_the_endpoint(deny: Deny) ->
         await websocket.close()
 
     client = serve(router)
-    assert deny(client, "/ws", headers={"X-API-Key": "wrong"}).status_code == 401
+    assert deny(client, "/ws", request_headers={"X-API-Key": "wrong"}).status_code == 401
     with client.websocket_connect("/ws", headers={"X-API-Key": "k1"}) as websocket:
         assert websocket.receive_text() == "service-a"
 
@@ -147,11 +147,11 @@ def test_reject_unless_keeps_the_endpoint_parameters(deny: Deny) -> None:
         await websocket.close()
 
     client = serve(router)
-    denial = deny(client, "/feed/news", headers={"Origin": "https://evil.example"})
+    denial = deny(client, "/feed/news", request_headers={"Origin": "https://evil.example"})
     assert (denial.status_code, denial.content) == (403, b"origin not allowed")
     with client.websocket_connect("/feed/news?limit=3", headers={"Origin": "https://ok.example"}) as websocket:
         assert websocket.receive_json() == {"topic": "news", "limit": 3}
-    assert deny(client, "/feed/news?limit=x", headers={"Origin": "https://ok.example"}).status_code == 422
+    assert deny(client, "/feed/news?limit=x", request_headers={"Origin": "https://ok.example"}).status_code == 422
 
 
 def test_stacked_decorators_run_top_down(deny: Deny) -> None:

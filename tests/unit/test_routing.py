@@ -9,8 +9,8 @@ from starlette.websockets import WebSocketDisconnect
 
 from fastapi_ws_reject import RejectingRouter, RejectingWebSocketRoute, WebSocketRejection, ws_guard
 from fastapi_ws_reject._sending import FALLBACK_WARNING
+from fastapi_ws_reject.testing import without_denial_extension
 from tests.apps import LAYOUTS, build_routes
-from tests.unit.conftest import without_denial_extension
 
 Deny = Callable[..., Any]
 

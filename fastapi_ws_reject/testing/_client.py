@@ -1,0 +1,163 @@
+"""`assert_rejected` and `assert_closed` for Starlette's TestClient, reporting what a real server would send."""
+
+from __future__ import annotations
+
+import json as jsonlib
+from dataclasses import dataclass, field
+from typing import Any
+
+from starlette.datastructures import Headers
+from starlette.testclient import TestClient, WebSocketDenialResponse
+from starlette.types import ASGIApp, Receive, Scope, Send
+from starlette.websockets import WebSocketDisconnect
+
+DENIAL_EXTENSION = "websocket.http.response"
+
+
+@dataclass
+class Rejected:
+    """A refused handshake as a real server sends it: the status, headers and body on the wire.
+
+    `closed_before_accept` is the close code the app sent instead of a response; servers turn that
+    into 403 with an empty body, and the code never reaches the client.
+    """
+
+    status_code: int
+    headers: Headers
+    content: bytes
+    closed_before_accept: int | None = None
+
+    @property
+    def text(self) -> str:
+        return self.content.decode("utf-8", errors="replace")
+
+    def json(self) -> Any:
+        return jsonlib.loads(self.content)
+
+    def __str__(self) -> str:
+        if self.closed_before_accept is not None:
+            return (
+                f"a close with code {self.closed_before_accept} before accept, which real servers send as "
+                "403 with an empty body (the code is lost; raise WebSocketRejection to send a status)"
+            )
+        return f"{self.status_code}, headers {dict(self.headers)}, body {self.content[:200]!r}"
+
+
+@dataclass
+class Closed:
+    """An accepted socket that the app closed: the close code, the reason, and the messages before it."""
+
+    code: int
+    reason: str
+    messages: list[str | bytes] = field(default_factory=list)
+
+    def __str__(self) -> str:
+        return f"accepted, then {len(self.messages)} message(s), then close {self.code} {self.reason!r}"
+
+
+def assert_rejected(
+    client: TestClient,
+    path: str,
+    *,
+    status: int | None = None,
+    headers: dict[str, str] | None = None,
+    body: str | bytes | None = None,
+    json: Any = None,
+    request_headers: dict[str, str] | None = None,
+    **connect_kwargs: Any,
+) -> Rejected:
+    """Open `path` and assert it is refused before accept; return what a real server would have sent.
+
+    ```python
+    rejected = assert_rejected(client, "/rooms/attic", status=404, json={"detail": "no such room"})
+    ```
+
+    `headers` are expected in the response; `request_headers` are sent with the handshake, and other
+    keyword arguments go to `client.websocket_connect`.
+    """
+    outcome = _connect(client, path, request_headers, connect_kwargs)
+    if not isinstance(outcome, Rejected):
+        raise AssertionError(f"Expected {path} to be rejected, but it was {outcome}.")
+    problems = []
+    if status is not None and outcome.status_code != status:
+        problems.append(f"status {outcome.status_code}, expected {status}")
+    for name, value in (headers or {}).items():
+        if outcome.headers.get(name) != value:
+            problems.append(f"header {name!r} is {outcome.headers.get(name)!r}, expected {value!r}")
+    if body is not None and outcome.content != (body.encode() if isinstance(body, str) else body):
+        problems.append(f"body {outcome.content[:200]!r}, expected {body!r}")
+    if json is not None and _json_or_none(outcome.content) != json:
+        problems.append(f"JSON body {outcome.content[:200]!r}, expected {json!r}")
+    if problems:
+        raise AssertionError(f"{path} was rejected, but: {'; '.join(problems)}. It sent {outcome}.")
+    return outcome
+
+
+def assert_closed(
+    client: TestClient,
+    path: str,
+    *,
+    code: int | None = None,
+    reason: str | None = None,
+    request_headers: dict[str, str] | None = None,
+    **connect_kwargs: Any,
+) -> Closed:
+    """Open `path`, read until the app closes the accepted socket, and assert the close code and reason.
+
+    ```python
+    closed = assert_closed(client, "/items/1", code=4409, reason="item was deleted")
+    ```
+    """
+    outcome = _connect(client, path, request_headers, connect_kwargs)
+    if not isinstance(outcome, Closed):
+        raise AssertionError(f"Expected {path} to be accepted and then closed, but it was rejected with {outcome}.")
+    problems = []
+    if code is not None and outcome.code != code:
+        problems.append(f"close code {outcome.code}, expected {code}")
+    if reason is not None and outcome.reason != reason:
+        problems.append(f"reason {outcome.reason!r}, expected {reason!r}")
+    if problems:
+        raise AssertionError(f"{path} was closed, but: {'; '.join(problems)}. It was {outcome}.")
+    return outcome
+
+
+def without_denial_extension(app: ASGIApp) -> ASGIApp:
+    """`app` as a server without the WebSocket Denial Response extension (daphne) runs it.
+
+    ```python
+    client = TestClient(without_denial_extension(app))
+    assert_rejected(client, "/ws", status=403)  # what daphne sends
+    ```
+    """
+
+    async def without_extension(scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "websocket":
+            extensions = {k: v for k, v in (scope.get("extensions") or {}).items() if k != DENIAL_EXTENSION}
+            scope = {**scope, "extensions": extensions}
+        await app(scope, receive, send)
+
+    return without_extension
+
+
+def _connect(
+    client: TestClient, path: str, request_headers: dict[str, str] | None, connect_kwargs: dict[str, Any]
+) -> Rejected | Closed:
+    if request_headers is not None:
+        connect_kwargs = {**connect_kwargs, "headers": request_headers}
+    try:
+        with client.websocket_connect(path, **connect_kwargs) as websocket:
+            messages: list[str | bytes] = []
+            while (message := websocket.receive())["type"] == "websocket.send":
+                messages.append(message["text"] if message.get("text") is not None else message["bytes"])
+            return Closed(message.get("code", 1000), message.get("reason") or "", messages)
+    except WebSocketDenialResponse as denial:
+        return Rejected(denial.status_code, Headers(raw=list(denial.headers.raw)), denial.content)
+    except WebSocketDisconnect as closed:
+        return Rejected(403, Headers(), b"", closed_before_accept=closed.code)
+
+
+def _json_or_none(content: bytes) -> Any:
+    try:
+        return jsonlib.loads(content)
+    except ValueError:
+        return None

@@ -1,0 +1,58 @@
+"""`handshake`: what a real client sees when it opens a websocket to a live server."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+
+from websockets.asyncio.client import ClientConnection, connect
+from websockets.exceptions import ConnectionClosed, InvalidStatus
+from websockets.typing import Subprotocol
+
+
+@dataclass
+class Handshake:
+    """What a real client saw: `status` 101 and the close, or the rejection's status, headers and body."""
+
+    status: int
+    headers: dict[str, str]
+    body: bytes = b""
+    messages: list[str | bytes] = field(default_factory=list)
+    close_code: int | None = None
+    close_reason: str | None = None
+
+
+async def handshake(
+    url: str,
+    *,
+    headers: Mapping[str, str] | None = None,
+    subprotocols: Sequence[str] | None = None,
+    timeout: float = 10.0,
+) -> Handshake:
+    """Open a websocket to `url`, read until the server closes it, and report what came back."""
+    try:
+        async with connect(
+            url,
+            additional_headers=dict(headers or {}),
+            subprotocols=[Subprotocol(name) for name in subprotocols] if subprotocols else None,
+            open_timeout=timeout,
+            close_timeout=timeout,
+        ) as websocket:
+            assert websocket.response is not None
+            result = Handshake(101, {k.lower(): v for k, v in websocket.response.headers.raw_items()})
+            with contextlib.suppress(ConnectionClosed):
+                await asyncio.wait_for(_read_all(websocket, result.messages), timeout)
+            result.close_code, result.close_reason = websocket.close_code, websocket.close_reason
+            return result
+    except InvalidStatus as exc:
+        response = exc.response
+        return Handshake(
+            response.status_code, {k.lower(): v for k, v in response.headers.raw_items()}, bytes(response.body or b"")
+        )
+
+
+async def _read_all(websocket: ClientConnection, messages: list[str | bytes]) -> None:
+    async for message in websocket:
+        messages.append(message)
