@@ -6,6 +6,8 @@ import re
 
 # RFC 9110 section 5.6.2: token = 1*tchar.
 _TOKEN = re.compile(r"[!#$%&'*+\-.^_`|~0-9A-Za-z]+")
+# RFC 9110 section 5.5: field values hold visible characters, spaces, tabs and obs-text (0x80-0xFF).
+_CONTROL = re.compile(r"[\x00-\x08\x0a-\x1f\x7f]")
 # RFC 6455 section 7.4.1 reserves 1004-1006 and 1015 (never sent in a close frame).
 _CLOSE_CODES = "1000-1003, 1007-1014 or 3000-4999"
 # RFC 6455 section 5.5: a control frame payload is at most 125 bytes, two of them the code.
@@ -45,6 +47,13 @@ def encode_header(name: object, value: object) -> tuple[bytes, bytes]:
     if any(char in value for char in "\r\n\0"):
         raise ValueError(
             f"Header {name!r} has a CR, LF or NUL in its value {value!r}; remove them (they would split the response)."
+        )
+    if _CONTROL.search(value):
+        raise ValueError(f"Header {name!r} has a control character in its value {value!r}; remove it (RFC 9110).")
+    if value != value.strip(" \t"):
+        raise ValueError(
+            f"Header {name!r} has spaces or tabs around its value {value!r}; strip them "
+            "(RFC 9110 field values do not start or end with whitespace, and clients would drop them)."
         )
     try:
         encoded = value.encode("latin-1")

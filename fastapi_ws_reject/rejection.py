@@ -145,8 +145,11 @@ def _encode_headers(headers: Mapping[str, str] | None) -> RawHeaders:
     if not isinstance(headers, Mapping):
         raise TypeError(f"headers must be a mapping of str to str, got {type(headers).__name__}.")
     raw_headers = [encode_header(name, value) for name, value in headers.items()]
-    if _has(raw_headers, b"content-length"):
-        raise ValueError("Remove the 'content-length' header; it is computed from the body.")
+    for framing in (b"content-length", b"transfer-encoding"):
+        if _has(raw_headers, framing):
+            raise ValueError(
+                f"Remove the {framing.decode()!r} header; the body is sent with a computed content-length."
+            )
     return raw_headers
 
 

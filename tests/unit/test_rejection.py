@@ -130,9 +130,27 @@ def test_header_of_another_type_fails() -> None:
         WebSocketRejection(400, headers=[("a", "b")])  # type: ignore[arg-type]
 
 
-def test_content_length_header_is_refused() -> None:
-    with pytest.raises(ValueError, match="it is computed from the body"):
-        WebSocketRejection(400, "x", headers={"Content-Length": "1"})
+@pytest.mark.parametrize("name", ["Content-Length", "Transfer-Encoding"])
+def test_framing_headers_are_refused(name: str) -> None:
+    with pytest.raises(ValueError, match="the body is sent with a computed content-length"):
+        WebSocketRejection(400, "x", headers={name: "1"})
+
+
+@pytest.mark.parametrize("value", ["a\x01b", "bell\x07", "del\x7f", "esc\x1b[0m"])
+def test_header_value_with_a_control_character_fails(value: str) -> None:
+    with pytest.raises(ValueError, match="has a control character"):
+        WebSocketRejection(400, headers={"X-Reason": value})
+
+
+@pytest.mark.parametrize("value", [" padded", "padded ", "\ttabbed"])
+def test_header_value_with_surrounding_whitespace_fails(value: str) -> None:
+    with pytest.raises(ValueError, match="has spaces or tabs around its value"):
+        WebSocketRejection(400, headers={"X-Reason": value})
+
+
+def test_header_value_with_inner_tab_and_obs_text_is_kept() -> None:
+    rejection = WebSocketRejection(400, headers={"X-Reason": "a\tb café"})
+    assert rejection.raw_headers[0] == (b"x-reason", "a\tb café".encode("latin-1"))
 
 
 def test_content_type_given_twice_is_refused() -> None:
