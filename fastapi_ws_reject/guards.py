@@ -8,6 +8,7 @@ from typing import Annotated, Any, TypeVar
 
 from fastapi import Depends, WebSocket
 
+from ._timeout import DEFAULT_TIMEOUT_REJECTION, timed_guard
 from .handlers import track
 from .rejection import WebSocketRejection
 
@@ -26,6 +27,8 @@ def ws_guard(
     media_type: str | None = None,
     close_code: int | None = None,
     reason: str | None = None,
+    timeout: float | None = None,
+    timeout_rejection: WebSocketRejection | None = None,
 ) -> Callable[..., Awaitable[Any]]:
     """A dependency that rejects the handshake unless `check` returns something truthy, and returns it.
 
@@ -39,6 +42,9 @@ def ws_guard(
     ```
 
     The rejection is `rejection`, or one built from the other keyword arguments (status 403 by default).
+    With `timeout` (seconds), a check that has not answered in time is abandoned and the handshake gets
+    `timeout_rejection` (default 503). The timeout covers the check's own body, not its sub-dependencies,
+    and cannot stop a sync check's thread, only stop waiting for it.
     """
     refusal = _configured_rejection(
         rejection,
@@ -50,11 +56,15 @@ def ws_guard(
         reason=reason,
     )
 
-    async def guard(websocket: WebSocket, value: Annotated[Any, Depends(check)]) -> Any:
-        if value:
-            return value
-        track(websocket)
-        raise refusal
+    if timeout is not None:
+        guard = timed_guard(check, refusal, timeout, timeout_rejection or DEFAULT_TIMEOUT_REJECTION)
+    else:
+
+        async def guard(websocket: WebSocket, value: Annotated[Any, Depends(check)]) -> Any:
+            if value:
+                return value
+            track(websocket)
+            raise refusal
 
     guard.__name__ = guard.__qualname__ = f"ws_guard({getattr(check, '__name__', type(check).__name__)})"
     return guard
@@ -70,6 +80,8 @@ def reject_unless(
     media_type: str | None = None,
     close_code: int | None = None,
     reason: str | None = None,
+    timeout: float | None = None,
+    timeout_rejection: WebSocketRejection | None = None,
 ) -> Callable[[Endpoint], Endpoint]:
     """`ws_guard` as a decorator: the endpoint runs only when `check` passes.
 
@@ -93,6 +105,8 @@ def reject_unless(
         media_type=media_type,
         close_code=close_code,
         reason=reason,
+        timeout=timeout,
+        timeout_rejection=timeout_rejection,
     )
 
     def decorate(endpoint: Endpoint) -> Endpoint:

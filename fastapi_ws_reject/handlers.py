@@ -9,7 +9,6 @@ it is a fresh one that does not. So every handshake that may be rejected this wa
 
 from __future__ import annotations
 
-import inspect
 from typing import Any, Protocol
 
 from fastapi import FastAPI
@@ -18,6 +17,7 @@ from starlette.requests import HTTPConnection
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from starlette.websockets import WebSocket, WebSocketState
 
+from ._callables import is_async_callable
 from ._conversion import CONVERTED_EXCEPTIONS, as_rejection
 from ._sending import send_rejection
 
@@ -74,16 +74,12 @@ def _rejecting_handler(previous: Handler | None) -> Handler:
             return None
         if previous is None:
             raise exc
-        if _is_async(previous):
+        if is_async_callable(previous):
             return await previous(conn, exc)
         return await run_in_threadpool(previous, conn, exc)
 
     reject.rejects_websockets = True  # type: ignore[attr-defined]
     return reject
-
-
-def _is_async(handler: Handler) -> bool:
-    return inspect.iscoroutinefunction(handler) or inspect.iscoroutinefunction(type(handler).__call__)
 
 
 class _Handshake:
