@@ -4,14 +4,17 @@
 - `/v1/...`: the same, included with a prefix and an include-level `ws_guard` (token=good)
 - `/nested/...`: RejectingRouter inside a plain APIRouter inside the app
 - `/app-wide/...`: a plain app with `add_rejection_handlers`, mounted
+- `/faults/...`: a 4 MB rejection, and one sent 0.3 s after accept
 - `/no-answer`: returns without accepting or rejecting
 - `/noext/...`: `/...` as a server without the WebSocket Denial Response extension would run it
 """
 
+import asyncio
+
 from fastapi import APIRouter, Depends, FastAPI, WebSocket
 from starlette.types import Receive, Scope, Send
 
-from fastapi_ws_reject import RejectingRouter, add_rejection_handlers, ws_guard
+from fastapi_ws_reject import RejectingRouter, WebSocketRejection, add_rejection_handlers, ws_guard
 from tests.apps import build_routes, token_user
 
 routes = RejectingRouter()
@@ -29,6 +32,24 @@ app_wide = FastAPI()
 add_rejection_handlers(app_wide)
 build_routes(app_wide.router)
 fastapi_app.mount("/app-wide", app_wide)
+
+
+faults = RejectingRouter()
+
+
+@faults.websocket("/big-rejection")
+async def big_rejection(websocket: WebSocket) -> None:
+    raise WebSocketRejection(413, b"x" * 4_000_000)
+
+
+@faults.websocket("/slow-late")
+async def slow_late(websocket: WebSocket) -> None:
+    await websocket.accept()
+    await asyncio.sleep(0.3)
+    raise WebSocketRejection(404, "too late to hear this")
+
+
+fastapi_app.include_router(faults, prefix="/faults")
 
 
 @fastapi_app.websocket("/no-answer")
