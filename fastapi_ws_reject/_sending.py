@@ -7,6 +7,7 @@ import logging
 from starlette.types import Scope, Send
 from starlette.websockets import WebSocketDisconnect, WebSocketState
 
+from .events import report
 from .rejection import WebSocketRejection
 from .uvicorn_log_filter import denial_sent
 
@@ -34,9 +35,13 @@ async def send_rejection(scope: Scope, send: Send, rejection: WebSocketRejection
             await _deny(scope, send, rejection)
         elif state is WebSocketState.CONNECTED:
             await send({"type": "websocket.close", "code": rejection.close_code, "reason": rejection.reason})
+        else:
+            return
     except (OSError, WebSocketDisconnect):
         # ASGI: send() on a closed connection raises OSError (Starlette wraps it as WebSocketDisconnect).
         logger.debug(CLIENT_GONE, type(rejection).__name__, rejection.status_code)
+        return
+    report(scope, rejection.status_code, rejection.close_code if state is WebSocketState.CONNECTED else None)
 
 
 async def _deny(scope: Scope, send: Send, rejection: WebSocketRejection) -> None:

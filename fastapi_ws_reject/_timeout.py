@@ -10,6 +10,7 @@ from fastapi import WebSocket
 from starlette.concurrency import run_in_threadpool
 
 from ._callables import is_async_callable
+from ._guard import checks_by_raising
 from .handlers import track
 from .rejection import WebSocketRejection
 
@@ -26,12 +27,14 @@ def timed_guard(
     """
     if isinstance(timeout, bool) or not isinstance(timeout, (int, float)) or timeout <= 0:
         raise ValueError(f"timeout must be a positive number of seconds, got {timeout!r}.")
-    if inspect.isgeneratorfunction(check) or inspect.isasyncgenfunction(check):
+    call_method = type(check).__call__
+    if any(inspect.isgeneratorfunction(f) or inspect.isasyncgenfunction(f) for f in (check, call_method)):
         raise TypeError("timeout= needs a check that returns its answer; a dependency with `yield` cannot be timed.")
     parameters = list(inspect.signature(check, eval_str=True).parameters.values())
     if any(p.kind in (p.VAR_POSITIONAL, p.VAR_KEYWORD) for p in parameters):
         raise TypeError("timeout= needs a check without *args or **kwargs: FastAPI injects named parameters only.")
     websocket_name = next((p.name for p in parameters if p.annotation is WebSocket), None)
+    raising = checks_by_raising(check)
     call = check if is_async_callable(check) else functools.partial(run_in_threadpool, check)
 
     async def guard(**values: Any) -> Any:
@@ -44,7 +47,7 @@ def timed_guard(
         except WebSocketRejection:
             track(websocket)
             raise
-        if value:
+        if value or raising:
             return value
         track(websocket)
         raise refusal

@@ -8,6 +8,7 @@ from typing import Annotated, Any, TypeVar
 
 from fastapi import Depends, WebSocket
 
+from ._guard import checks_by_raising
 from ._timeout import DEFAULT_TIMEOUT_REJECTION, timed_guard
 from .handlers import track
 from .rejection import WebSocketRejection
@@ -60,8 +61,10 @@ def ws_guard(
         guard = timed_guard(check, refusal, timeout, timeout_rejection or DEFAULT_TIMEOUT_REJECTION)
     else:
 
+        raising = checks_by_raising(check)
+
         async def guard(websocket: WebSocket, value: Annotated[Any, Depends(check)]) -> Any:
-            if value:
+            if value or raising:
                 return value
             track(websocket)
             raise refusal

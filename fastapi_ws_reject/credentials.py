@@ -1,0 +1,218 @@
+"""`BearerToken` and `APIKey`: a credential from a header, the query, a cookie or `Sec-WebSocket-Protocol`.
+
+Browsers cannot set `Authorization` on `new WebSocket(url)`, so a token travels in the query string,
+a cookie, or as a subprotocol: `new WebSocket(url, ["chat", "bearer", token])`, the entry after the
+marker ("bearer") being the token. The server must then accept one of the offered subprotocols other
+than the token: the guard's `subprotocol` is that choice, to pass to `websocket.accept(subprotocol=...)`.
+"""
+
+from __future__ import annotations
+
+import hmac
+import inspect
+from collections.abc import Awaitable, Callable, Iterable, Mapping
+from dataclasses import dataclass
+from typing import Generic, Literal, TypeVar
+
+from starlette.requests import HTTPConnection
+
+from ._guard import Guard
+from .rejection import WebSocketRejection
+from .subprotocols import offered_subprotocols
+
+P = TypeVar("P")
+Source = Literal["header", "query", "cookie", "subprotocol"]
+SOURCES: tuple[Source, ...] = ("header", "query", "cookie", "subprotocol")
+
+
+@dataclass(frozen=True)
+class Authenticated(Generic[P]):
+    """Who connected (`principal`, what the verifier returned), how, and the subprotocol to accept."""
+
+    principal: P
+    source: Source
+    subprotocol: str | None = None
+
+
+def constant_time_lookup(secrets: Mapping[str, P]) -> Callable[[str], P | None]:
+    """A verifier for static secrets that compares every one in constant time (`hmac.compare_digest`)."""
+    if not secrets:
+        raise ValueError("constant_time_lookup needs at least one secret.")
+    pairs = [(secret.encode(), principal) for secret, principal in secrets.items()]
+
+    def lookup(credential: str) -> P | None:
+        found = None
+        given = credential.encode()
+        for secret, principal in pairs:
+            if hmac.compare_digest(secret, given):
+                found = principal
+        return found
+
+    return lookup
+
+
+class _CredentialGuard(Guard[Authenticated[P]]):
+    scheme: str
+
+    def __init__(
+        self,
+        verify: Callable[[str], P | None | Awaitable[P | None]],
+        *,
+        sources: Iterable[Source],
+        header: str,
+        query: str,
+        cookie: str,
+        subprotocol_marker: str,
+        accept_subprotocols: Iterable[str],
+        realm: str | None,
+        rejection: WebSocketRejection | None,
+    ) -> None:
+        self.sources = tuple(sources)
+        unknown = set(self.sources) - set(SOURCES)
+        if not self.sources or unknown:
+            raise ValueError(f"sources must be some of {', '.join(SOURCES)}; got {list(self.sources)}.")
+        self.verify = verify
+        self.header, self.query, self.cookie = header, query, cookie
+        self.subprotocol_marker = subprotocol_marker
+        self.accept_subprotocols = tuple(accept_subprotocols)
+        self.realm = realm
+        self.rejection = rejection or self._unauthorized(None)
+        self._invalid = rejection or self._unauthorized("invalid_token")
+
+    @property
+    def reads_cookies(self) -> bool:
+        return "cookie" in self.sources
+
+    async def check(self, connection: HTTPConnection) -> Authenticated[P]:
+        found = self._credential(connection)
+        if found is None:
+            self.refuse(connection, f"no {self.scheme} credential")
+        credential, source = found
+        verified = self.verify(credential)
+        principal = await verified if inspect.isawaitable(verified) else verified
+        if principal is None:
+            self.refuse(connection, f"invalid {self.scheme} credential from {source}", self._invalid)
+        subprotocol = self._subprotocol(connection) if source == "subprotocol" else None
+        return Authenticated(principal, source, subprotocol)
+
+    def _credential(self, connection: HTTPConnection) -> tuple[str, Source] | None:
+        for source in self.sources:
+            credential = self._read(connection, source)
+            if credential:
+                return credential, source
+        return None
+
+    def _read(self, connection: HTTPConnection, source: Source) -> str | None:
+        if source == "query":
+            return connection.query_params.get(self.query)
+        if source == "cookie":
+            return connection.cookies.get(self.cookie)
+        if source == "subprotocol":
+            offered = offered_subprotocols(connection)
+            if self.subprotocol_marker in offered[:-1]:
+                return offered[offered.index(self.subprotocol_marker) + 1]
+            return None
+        return self._from_header(connection.headers.get(self.header))
+
+    def _from_header(self, value: str | None) -> str | None:
+        return value
+
+    def _subprotocol(self, connection: HTTPConnection) -> str:
+        offered = offered_subprotocols(connection)
+        return next((name for name in self.accept_subprotocols if name in offered), self.subprotocol_marker)
+
+    def _unauthorized(self, error: str | None) -> WebSocketRejection:
+        # RFC 6750 section 3: a challenge on every 401; error="invalid_token" once a credential was given.
+        params = [f'realm="{self.realm}"'] if self.realm else []
+        if error:
+            params.append(f'error="{error}"')
+        challenge = self.scheme + (" " + ", ".join(params) if params else "")
+        return WebSocketRejection(401, {"detail": "Not authenticated"}, headers={"WWW-Authenticate": challenge})
+
+
+class BearerToken(_CredentialGuard[P]):
+    """A bearer token (RFC 6750), checked by `verify(token)`, which returns the principal or None.
+
+    ```python
+    bearer = BearerToken(verify_jwt, sources=("header", "subprotocol"))
+
+    @router.websocket("/ws")
+    async def ws(websocket: WebSocket, auth: Annotated[Authenticated[User], Depends(bearer)]):
+        await websocket.accept(subprotocol=auth.subprotocol)
+    ```
+
+    `verify` may be async, or sync if it is quick (it runs on the event loop); `constant_time_lookup({...})`
+    makes one for static tokens. Sources
+    are tried in order: `Authorization: Bearer <token>`, the `access_token` query parameter (RFC 6750
+    section 2.3), the `access_token` cookie, the subprotocol after "bearer". Missing or invalid: 401 with
+    `WWW-Authenticate: Bearer` (plus `error="invalid_token"` when one was given).
+    """
+
+    scheme = "Bearer"
+
+    def __init__(
+        self,
+        verify: Callable[[str], P | None | Awaitable[P | None]],
+        *,
+        sources: Iterable[Source] = ("header",),
+        query: str = "access_token",
+        cookie: str = "access_token",
+        subprotocol_marker: str = "bearer",
+        accept_subprotocols: Iterable[str] = (),
+        realm: str | None = None,
+        rejection: WebSocketRejection | None = None,
+    ) -> None:
+        super().__init__(
+            verify,
+            sources=sources,
+            header="authorization",
+            query=query,
+            cookie=cookie,
+            subprotocol_marker=subprotocol_marker,
+            accept_subprotocols=accept_subprotocols,
+            realm=realm,
+            rejection=rejection,
+        )
+
+    def _from_header(self, value: str | None) -> str | None:
+        scheme, _, token = (value or "").partition(" ")
+        return token.strip() or None if scheme.lower() == "bearer" else None
+
+
+class APIKey(_CredentialGuard[P]):
+    """An API key, checked by `verify(key)`, which returns the principal or None.
+
+    ```python
+    api_key = APIKey(constant_time_lookup({"k-123": "billing-service"}), sources=("header", "query"))
+    ```
+
+    Sources are tried in order: the `X-API-Key` header, the `api_key` query parameter, the `api_key`
+    cookie, the subprotocol after "apikey". Missing or invalid: 401 with `WWW-Authenticate: APIKey`.
+    """
+
+    scheme = "APIKey"
+
+    def __init__(
+        self,
+        verify: Callable[[str], P | None | Awaitable[P | None]],
+        *,
+        sources: Iterable[Source] = ("header",),
+        header: str = "x-api-key",
+        query: str = "api_key",
+        cookie: str = "api_key",
+        subprotocol_marker: str = "apikey",
+        accept_subprotocols: Iterable[str] = (),
+        realm: str | None = None,
+        rejection: WebSocketRejection | None = None,
+    ) -> None:
+        super().__init__(
+            verify,
+            sources=sources,
+            header=header,
+            query=query,
+            cookie=cookie,
+            subprotocol_marker=subprotocol_marker,
+            accept_subprotocols=accept_subprotocols,
+            realm=realm,
+            rejection=rejection,
+        )

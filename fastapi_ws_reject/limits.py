@@ -1,0 +1,195 @@
+"""`RateLimit` and `ConnectionLimit`: 429 with `Retry-After` when a key (a client, a user) asks too much.
+
+Counts live in a `LimitBackend`; `InMemoryBackend` (the default) counts per process. A shared store
+implements the same three methods to make limits hold across workers and hosts.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import itertools
+import math
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable, Hashable
+from functools import lru_cache
+from typing import Protocol
+
+import anyio
+from fastapi import WebSocket
+from starlette.requests import HTTPConnection
+
+from ._guard import Guard
+from .rejection import WebSocketRejection
+
+Key = Callable[[HTTPConnection], "str | Awaitable[str]"]
+
+
+class LimitBackend(Protocol):
+    async def hit(self, key: str, limit: int, window: float) -> float | None:
+        """Count one handshake for `key`: None within `limit` per `window` seconds, else seconds to wait."""
+
+    async def acquire(self, key: str, limit: int) -> Hashable | None:
+        """Take one of `limit` slots for `key`: a lease to give back to `release`, or None when all are taken."""
+
+    async def release(self, key: str, lease: Hashable) -> None:
+        """Give back the slot `lease` holds."""
+
+
+class InMemoryBackend:
+    """Counts in this process: fixed windows for rates, sets of leases for connections."""
+
+    _PURGE_EVERY = 1024
+
+    def __init__(self, *, clock: Callable[[], float] = time.monotonic) -> None:
+        self._clock = clock
+        self._windows: dict[str, tuple[float, float, int]] = {}  # key -> (start, length, count)
+        self._slots: dict[str, set[int]] = {}
+        self._leases = itertools.count()
+        self._hits = 0
+
+    async def hit(self, key: str, limit: int, window: float) -> float | None:
+        now = self._clock()
+        self._hits += 1
+        if self._hits % self._PURGE_EVERY == 0:
+            self._windows = {k: v for k, v in self._windows.items() if v[0] + v[1] > now}
+        start, _, count = self._windows.get(key, (now, window, 0))
+        if now - start >= window:
+            start, count = now, 0
+        if count >= limit:
+            return start + window - now
+        self._windows[key] = (start, window, count + 1)
+        return None
+
+    async def acquire(self, key: str, limit: int) -> Hashable | None:
+        held = self._slots.setdefault(key, set())
+        if len(held) >= limit:
+            return None
+        lease = next(self._leases)
+        held.add(lease)
+        return lease
+
+    async def release(self, key: str, lease: Hashable) -> None:
+        held = self._slots.get(key)
+        if held is not None:
+            held.discard(lease)
+            if not held:
+                del self._slots[key]
+
+    def open_slots(self, key: str) -> int:
+        """How many slots `key` holds now (for tests and metrics)."""
+        return len(self._slots.get(key, ()))
+
+
+def client_host(connection: HTTPConnection) -> str:
+    """The default key: the client's address as the server saw it (see `IPFilter` for proxies)."""
+    return connection.client.host if connection.client else "unknown"
+
+
+def _positive_int(name: str, value: object) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+        raise ValueError(f"{name} must be a whole number of at least 1, got {value!r}; a limit of 0 refuses everyone.")
+    return value
+
+
+class _Limit(Guard[str]):
+    def __init__(self, key: Key, backend: LimitBackend | None, namespace: str) -> None:
+        self.key = key
+        self.backend: LimitBackend = backend or InMemoryBackend()
+        self.namespace = namespace
+
+    async def _key(self, connection: HTTPConnection) -> str:
+        key = self.key(connection)
+        return await key if isinstance(key, Awaitable) else key
+
+
+class RateLimit(_Limit):
+    """At most `limit` handshakes per `per` seconds for each key (default: the client address).
+
+    ```python
+    @router.websocket("/ws", dependencies=[Depends(RateLimit(10, per=60))])
+    ```
+
+    Over the limit: 429 with `Retry-After` (seconds until the window ends). Returns the key.
+    """
+
+    def __init__(
+        self,
+        limit: int,
+        per: float,
+        *,
+        key: Key = client_host,
+        backend: LimitBackend | None = None,
+        namespace: str = "rate",
+        rejection: WebSocketRejection | None = None,
+    ) -> None:
+        super().__init__(key, backend, namespace)
+        self.limit = _positive_int("limit", limit)
+        if isinstance(per, bool) or not isinstance(per, (int, float)) or per <= 0:
+            raise ValueError(f"per must be a positive number of seconds, got {per!r}.")
+        self.per = float(per)
+        self.rejection = rejection or _too_many("too many handshakes", 1)
+        self._custom = rejection is not None
+
+    async def check(self, connection: HTTPConnection) -> str:
+        key = await self._key(connection)
+        wait = await self.backend.hit(f"{self.namespace}:{key}", self.limit, self.per)
+        if wait is not None:
+            rejection = self.rejection if self._custom else _too_many("too many handshakes", math.ceil(wait))
+            self.refuse(connection, f"rate limit {self.limit}/{self.per:g}s reached for a key", rejection)
+        return key
+
+
+class ConnectionLimit(_Limit):
+    """At most `limit` open sockets for each key (default: the client address; for example per user).
+
+    ```python
+    per_user = ConnectionLimit(3, key=lambda websocket: websocket.query_params.get("user", ""))
+
+    @router.websocket("/ws", dependencies=[Depends(per_user)])
+    ```
+
+    The slot is held while the socket lives and given back however it ends (close, exception, client gone,
+    server shutdown). Over the limit: 429 with `Retry-After: retry_after`. Returns the key.
+    """
+
+    def __init__(
+        self,
+        limit: int,
+        *,
+        key: Key = client_host,
+        backend: LimitBackend | None = None,
+        namespace: str = "connections",
+        retry_after: int = 10,
+        rejection: WebSocketRejection | None = None,
+    ) -> None:
+        super().__init__(key, backend, namespace)
+        self.limit = _positive_int("limit", limit)
+        self.rejection = rejection or _too_many("too many open sockets", _positive_int("retry_after", retry_after))
+
+    async def __call__(self, websocket: WebSocket) -> AsyncIterator[str]:  # type: ignore[override]
+        async with self.hold(websocket) as key:
+            yield key
+
+    async def check(self, connection: HTTPConnection) -> str:
+        raise TypeError(
+            "ConnectionLimit holds a slot for the socket's lifetime; use it with Depends, ws_guard, "
+            "reject_unless, all_of/any_of or WebSocketGuardMiddleware, which give the slot back."
+        )
+
+    @contextlib.asynccontextmanager
+    async def hold(self, connection: HTTPConnection) -> AsyncIterator[str]:
+        key = await self._key(connection)
+        slot = f"{self.namespace}:{key}"
+        lease = await self.backend.acquire(slot, self.limit)
+        if lease is None:
+            self.refuse(connection, f"connection limit {self.limit} reached for a key")
+        try:
+            yield key
+        finally:
+            with anyio.CancelScope(shield=True):  # a shutdown cancels the socket's task; the slot must come back
+                await self.backend.release(slot, lease)
+
+
+@lru_cache(maxsize=256)
+def _too_many(detail: str, retry_after: int) -> WebSocketRejection:
+    return WebSocketRejection(429, {"detail": detail}, headers={"Retry-After": str(max(retry_after, 1))})

@@ -1,0 +1,94 @@
+"""`WebSocketGuardMiddleware`: guards applied to websocket handshakes before routing, the fast app-wide path."""
+
+from __future__ import annotations
+
+import contextlib
+import fnmatch
+import re
+from collections.abc import Iterable
+from typing import Any
+
+from starlette.requests import HTTPConnection
+from starlette.routing import Match
+from starlette.types import ASGIApp, Receive, Scope, Send
+from starlette.websockets import WebSocketState
+
+from ._guard import Guard
+from ._sending import send_rejection
+from .composition import all_of
+from .rejection import WebSocketRejection
+
+NOT_FOUND = WebSocketRejection(404, {"detail": "Not Found"})
+
+
+class WebSocketGuardMiddleware:
+    """Run `guards` on every websocket handshake whose path matches `include` and not `exclude`.
+
+    ```python
+    app.add_middleware(
+        WebSocketGuardMiddleware,
+        guards=[OriginGuard(["https://app.example.com"], allow_missing=False), RateLimit(20, per=60)],
+        include=["/ws/*"],
+        not_found=True,
+    )
+    ```
+
+    Patterns are shell-style (`fnmatch`: `*` also crosses `/`). A refused handshake gets the guard's
+    rejection, as on a `RejectingRouter` route (or the fallback close where the server lacks the denial
+    extension); HTTP requests pass untouched. A `ConnectionLimit` holds its slot until the app returns.
+    With `not_found=True`, a websocket path that matches no route of the app is answered 404, where
+    Starlette would close it (a misleading 403).
+    """
+
+    def __init__(
+        self,
+        app: ASGIApp,
+        guards: Iterable[Guard[Any]] = (),
+        *,
+        include: Iterable[str] = ("*",),
+        exclude: Iterable[str] = (),
+        not_found: bool = False,
+    ) -> None:
+        guards = tuple(guards)
+        if not guards and not not_found:
+            raise ValueError("WebSocketGuardMiddleware without guards or not_found=True does nothing; give a guard.")
+        self.app = app
+        self.guard = all_of(*guards) if guards else None
+        self.include = _patterns("include", include)
+        self.exclude = _patterns("exclude", exclude)
+        self.not_found = not_found
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "websocket" or not self._applies(scope["path"]):
+            await self.app(scope, receive, send)
+            return
+        if self.not_found and not _routed(scope):
+            await send_rejection(scope, send, NOT_FOUND, WebSocketState.CONNECTING)
+            return
+        if self.guard is None:
+            await self.app(scope, receive, send)
+            return
+        async with contextlib.AsyncExitStack() as held:
+            try:
+                await held.enter_async_context(self.guard.hold(HTTPConnection(scope)))
+            except WebSocketRejection as rejection:
+                await send_rejection(scope, send, rejection, WebSocketState.CONNECTING)
+                return
+            await self.app(scope, receive, send)
+
+    def _applies(self, path: str) -> bool:
+        return bool(self.include.match(path)) and not self.exclude.match(path)
+
+
+def _patterns(name: str, patterns: Iterable[str]) -> re.Pattern[str]:
+    if isinstance(patterns, str):
+        raise TypeError(f"{name} must be a list of path patterns, not a string; write [{patterns!r}].")
+    translated = [fnmatch.translate(pattern) for pattern in patterns]
+    return re.compile("|".join(translated) if translated else "(?!)")
+
+
+def _routed(scope: Scope) -> bool:
+    routes = getattr(scope.get("app"), "routes", None)
+    if routes is None:
+        return True  # not a Starlette app: we cannot tell, so we do not refuse
+    return any(route.matches(scope)[0] is not Match.NONE for route in routes)

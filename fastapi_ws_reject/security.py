@@ -1,0 +1,64 @@
+"""`ws_security`: FastAPI's own security schemes (`HTTPBearer`, `APIKeyHeader`, `OAuth2PasswordBearer`...)
+on websocket routes, where FastAPI's `Request`-based injection does not reach them."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from typing import Any, TypeVar
+
+from fastapi.security.api_key import APIKeyBase
+from fastapi.security.http import HTTPBasic, HTTPDigest
+from starlette.exceptions import HTTPException
+from starlette.requests import HTTPConnection
+
+from ._guard import Guard
+from .rejection import WebSocketRejection
+
+T = TypeVar("T")
+
+
+class ws_security(Guard[T]):  # noqa: N801 - used like FastAPI's `Security(...)`
+    """Run a FastAPI security scheme on a websocket handshake; its value goes to the endpoint.
+
+    ```python
+    bearer = ws_security(HTTPBearer())
+
+    @router.websocket("/ws")
+    async def ws(websocket: WebSocket, credentials: Annotated[HTTPAuthorizationCredentials, Depends(bearer)]):
+        ...
+    ```
+
+    When the scheme refuses (or, with `auto_error=False`, finds nothing) the handshake gets 401 with the
+    scheme's `WWW-Authenticate` challenge.
+    """
+
+    def __init__(self, scheme: Callable[[Any], Awaitable[T | None]], *, rejection: WebSocketRejection | None = None):
+        if not callable(scheme):
+            raise TypeError(f"ws_security takes a FastAPI security scheme such as HTTPBearer(), got {scheme!r}.")
+        self.scheme = scheme
+        self.rejection = rejection or WebSocketRejection(
+            401, {"detail": "Not authenticated"}, headers={"WWW-Authenticate": _challenge(scheme)}
+        )
+
+    @property
+    def name(self) -> str:
+        return f"ws_security({type(self.scheme).__name__})"
+
+    async def check(self, connection: HTTPConnection) -> T:
+        try:
+            value = await self.scheme(connection)
+        except HTTPException as exc:
+            self.refuse(connection, f"{type(self.scheme).__name__}: {exc.detail}")
+        if value is None:
+            self.refuse(connection, f"{type(self.scheme).__name__} found no credentials")
+        return value
+
+
+def _challenge(scheme: object) -> str:
+    if isinstance(scheme, HTTPBasic):
+        return f'Basic realm="{scheme.realm}"' if scheme.realm else "Basic"
+    if isinstance(scheme, HTTPDigest):
+        return "Digest"
+    if isinstance(scheme, APIKeyBase):
+        return "APIKey"
+    return "Bearer"  # HTTPBearer, OAuth2 and OpenID Connect schemes carry bearer tokens
