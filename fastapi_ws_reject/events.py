@@ -12,7 +12,7 @@ logger = logging.getLogger("fastapi_ws_reject")
 
 #: scope key a guard fills when it refuses: (guard name, detail without secrets)
 REFUSAL_KEY = "fastapi_ws_reject.refusal"
-REJECTED_LOG = "Rejected websocket %s with %s %s%s"
+REJECTED_LOG = "Rejected websocket %s with %s %s%s"  # path, "status"/"close", code, " by guard: detail"
 
 
 @dataclass(frozen=True)
@@ -51,7 +51,7 @@ def report(scope: Scope, status_code: int, close_code: int | None) -> None:
     path = scope.get("root_path", "") + scope.get("path", "")
     if logger.isEnabledFor(logging.INFO):
         answer = ("close", close_code) if close_code is not None else ("status", status_code)
-        logger.info(REJECTED_LOG, path, *answer, f"by {guard}: {detail}" if guard else "")
+        logger.info(REJECTED_LOG, path, *answer, f" by {guard}: {detail}" if guard else "")
     if _listeners:
         client = scope.get("client")
         event = RejectionEvent(path, status_code, close_code, guard, detail, client[0] if client else None)
