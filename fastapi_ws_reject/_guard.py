@@ -1,7 +1,5 @@
 """`Guard`: the base of the built-in guards, usable through FastAPI's `Depends` and by the middleware."""
 
-from __future__ import annotations
-
 import contextlib
 from abc import ABC, abstractmethod
 from collections.abc import AsyncIterator

@@ -1,7 +1,5 @@
 """`all_of` and `any_of`: one guard made of several, answering with the first failing guard's rejection."""
 
-from __future__ import annotations
-
 import contextlib
 from collections.abc import AsyncIterator
 from typing import Any

@@ -60,7 +60,6 @@ def ws_guard(
     if timeout is not None:
         guard = timed_guard(check, refusal, timeout, timeout_rejection or DEFAULT_TIMEOUT_REJECTION)
     else:
-
         raising = checks_by_raising(check)
 
         async def guard(websocket: WebSocket, value: Annotated[Any, Depends(check)]) -> Any:

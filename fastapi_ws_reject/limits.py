@@ -4,8 +4,6 @@ Counts live in a `LimitBackend`; `InMemoryBackend` (the default) counts per proc
 implements the same three methods to make limits hold across workers and hosts.
 """
 
-from __future__ import annotations
-
 import contextlib
 import itertools
 import math

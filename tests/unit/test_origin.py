@@ -75,7 +75,9 @@ def test_the_refused_origin_is_logged(caplog: pytest.LogCaptureFixture) -> None:
     client = client_for(OriginGuard(ALLOWED, allow_missing=False), "depends")
     with caplog.at_level(logging.INFO, logger="fastapi_ws_reject"):
         assert_rejected(client, "/ws", request_headers={"Origin": "https://evil.test"})
-    assert caplog.messages == ["Rejected websocket /ws with status 403 by OriginGuard: origin 'https://evil.test' not allowed"]
+    assert caplog.messages == [
+        "Rejected websocket /ws with status 403 by OriginGuard: origin 'https://evil.test' not allowed"
+    ]
 
 
 def test_cross_site_origin_with_a_valid_cookie_is_refused() -> None:
