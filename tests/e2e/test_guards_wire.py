@@ -1,0 +1,94 @@
+"""Guards on real servers: the middleware's answers, and connection slots given back at shutdown."""
+
+import asyncio
+import contextlib
+import json
+import time
+import urllib.request
+
+import pytest
+from websockets.asyncio.client import connect
+from websockets.exceptions import ConnectionClosed
+
+from fastapi_ws_reject.testing import RunningServer, handshake, live_server
+from tests.apps import ROOT
+from tests.e2e.conftest import SERVERS
+from tests.e2e.support import BEHAVIOURS
+
+pytestmark = pytest.mark.e2e
+ORIGIN = {"Origin": "https://app.example.com"}
+
+
+@pytest.fixture(scope="module", params=SERVERS, ids=lambda server: "-".join(filter(None, server)))
+def server(request: pytest.FixtureRequest):  # type: ignore[no-untyped-def]
+    name, ws = request.param
+    with live_server("tests.e2e.guarded_app:app", server=name, ws=ws or "none", cwd=ROOT) as running:
+        yield running
+
+
+def test_middleware_refuses_a_foreign_origin_before_routing(server: RunningServer) -> None:
+    denial = BEHAVIOURS[server.name].denial_extension
+    refused = asyncio.run(handshake(server + "/guarded/echo", headers={"Origin": "https://evil.test"}))
+    assert (refused.status, refused.body) == ((403, b"origin not allowed") if denial else (403, b""))
+    assert asyncio.run(handshake(server + "/guarded/echo", headers=ORIGIN)).messages == ["hello"]
+
+
+def test_middleware_answers_404_for_an_unknown_path(server: RunningServer) -> None:
+    result = asyncio.run(handshake(server + "/guarded/nothing", headers=ORIGIN))
+    if BEHAVIOURS[server.name].denial_extension:
+        assert (result.status, json.loads(result.body)) == (404, {"detail": "Not Found"})
+    else:
+        assert result.status == 403
+
+
+def test_middleware_leaves_http_alone(server: RunningServer) -> None:
+    with urllib.request.urlopen(f"http://127.0.0.1:{server.port}/health", timeout=5) as response:
+        assert json.loads(response.read()) == "ok"
+
+
+async def hold_and_probe(base_url: str) -> tuple[int, str]:
+    async with connect(base_url + "/limited") as holder:
+        assert await holder.recv() == "holding the only slot"
+        second = await handshake(base_url + "/limited")
+        return second.status, second.headers.get("retry-after", "")
+
+
+def test_connection_limit_refuses_a_second_socket_then_frees_the_slot(server: RunningServer) -> None:
+    status, retry_after = asyncio.run(hold_and_probe(server))
+    if BEHAVIOURS[server.name].denial_extension:
+        assert (status, retry_after) == (429, "10")
+    else:
+        assert status == 403
+    deadline = time.monotonic() + 5
+    while "released connections:everyone, 0 open" not in server.log() and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert "released connections:everyone, 0 open" in server.log()
+
+
+async def hold_until_closed(base_url: str, started: asyncio.Event) -> int | None:
+    async with connect(base_url + "/limited") as holder:
+        await holder.recv()
+        started.set()
+        with contextlib.suppress(ConnectionClosed):
+            await holder.recv()
+        return holder.close_code
+
+
+@pytest.mark.parametrize("name", ["uvicorn", "hypercorn"])
+def test_server_shutdown_gives_back_the_slot_of_an_open_socket(name: str) -> None:
+    async def scenario() -> int | None:
+        started = asyncio.Event()
+        holding = asyncio.create_task(hold_until_closed(server, started))
+        await started.wait()
+        await asyncio.to_thread(stopping.__exit__, None, None, None)  # SIGTERM, wait for the process
+        return await asyncio.wait_for(holding, 10)
+
+    stopping = live_server("tests.e2e.guarded_app:app", name, cwd=ROOT)
+    server = stopping.__enter__()
+    close_code = asyncio.run(scenario())
+    assert close_code in (1001, 1006, 1011, 1012)  # uvicorn 1012 (service restart), hypercorn 1011
+    log = server.log()
+    assert "released connections:everyone, 0 open" in log, log[-2000:]
+    # hypercorn logs a CancelledError from its own TCP server when it shuts down with a socket open
+    assert "fastapi_ws_reject" not in log and "guarded_app" not in log
+    assert name == "hypercorn" or "Traceback" not in log
