@@ -14,16 +14,16 @@ import platform
 import statistics
 import sys
 import time
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import fastapi
 import starlette
-from fastapi import APIRouter, Depends, FastAPI, HTTPException, WebSocket
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from fastapi_ws_reject import RejectingRouter, add_rejection_handlers, reject_unless, ws_guard
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run as a script from anywhere
+from starlette.types import ASGIApp, Message, Scope
+
+from benchmarks import cases  # noqa: E402
 
 DEFAULT_JSON = Path(__file__).resolve().parent / "results" / "inprocess.json"
 SCOPE: Scope = {
@@ -70,91 +70,10 @@ class Peer:
         self.messages.append(message)
 
 
-async def raw_denial(scope: Scope, receive: Receive, send: Send) -> None:
-    await receive()
-    await send({"type": "websocket.http.response.start", "status": 403, "headers": [(b"content-length", b"0")]})
-    await send({"type": "websocket.http.response.body", "body": b"", "more_body": False})
-
-
-async def deny() -> None:
-    return None
-
-
-async def forbid() -> None:
-    raise HTTPException(403)
-
-
-async def accept_and_close(websocket: WebSocket) -> None:
-    await websocket.accept()
-    await websocket.close()
-
-
-async def never_runs(websocket: WebSocket) -> None:
-    raise AssertionError("the endpoint of a rejected handshake ran")
-
-
-def rejecting_app(register: Callable[[RejectingRouter], None], include: bool) -> FastAPI:
-    """A FastAPI app serving a RejectingRouter route: via include_router, or the route objects as built."""
-    router = RejectingRouter()
-    register(router)
-    app = FastAPI()
-    if include:
-        app.include_router(router)
-    else:
-        app.router.routes.extend(router.routes)
-    return app
-
-
-def guard_route(router: RejectingRouter) -> None:
-    router.add_api_websocket_route("/ws", never_runs, dependencies=[Depends(ws_guard(deny, status_code=403))])
-
-
-def reject_unless_route(router: RejectingRouter) -> None:
-    router.add_api_websocket_route("/ws", reject_unless(deny, status_code=403)(never_runs))
-
-
-def accept_route(router: RejectingRouter) -> None:
-    router.add_api_websocket_route("/ws", accept_and_close)
-
-
-def plain_app(
-    endpoint: Callable[..., Any],
-    *,
-    dependency: Callable[..., Any] | None = None,
-    handlers: bool = False,
-    include: bool = False,
-) -> FastAPI:
-    """A plain FastAPI app: the route on the app itself, or on an APIRouter passed to include_router."""
-    app = FastAPI()
-    if handlers:
-        add_rejection_handlers(app)
-    router = APIRouter() if include else app.router
-    router.add_api_websocket_route("/ws", endpoint, dependencies=[Depends(dependency)] if dependency else None)
-    if include:
-        app.include_router(router)
-    return app
-
-
 def build_cases() -> dict[str, tuple[ASGIApp, str]]:
-    """Every case by name: its app, built once, and the type of the first message it must send."""
-    denied, accepted = "websocket.http.response.start", "websocket.accept"
-    return {
-        "a  raw ASGI denial (floor)": (raw_denial, denied),
-        "b  FastAPI HTTPException (native)": (plain_app(never_runs, dependency=forbid), denied),
-        "b2 FastAPI HTTPException, APIRouter included": (
-            plain_app(never_runs, dependency=forbid, include=True),
-            denied,
-        ),
-        "c  ws_guard, include_router": (rejecting_app(guard_route, include=True), denied),
-        "c2 ws_guard, routes extended": (rejecting_app(guard_route, include=False), denied),
-        "d  reject_unless, include_router": (rejecting_app(reject_unless_route, include=True), denied),
-        "d2 reject_unless, routes extended": (rejecting_app(reject_unless_route, include=False), denied),
-        "e  add_rejection_handlers + HTTPException": (plain_app(never_runs, dependency=forbid, handlers=True), denied),
-        "p  accept+close, FastAPI": (plain_app(accept_and_close), accepted),
-        "p2 accept+close, APIRouter included": (plain_app(accept_and_close, include=True), accepted),
-        "q  accept+close, RejectingRouter include_router": (rejecting_app(accept_route, include=True), accepted),
-        "q2 accept+close, RejectingRouter extended": (rejecting_app(accept_route, include=False), accepted),
-    }
+    """Every case by label: its app and the first message type it must send."""
+    first = {cases.DENIED: "websocket.http.response.start", cases.ACCEPTED: "websocket.accept"}
+    return {label: (getattr(cases, name), first[ending]) for label, (name, ending) in cases.CASES.items()}
 
 
 async def verify(name: str, app: ASGIApp, expected: str) -> None:

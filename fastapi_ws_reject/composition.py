@@ -84,6 +84,7 @@ class any_of(_Composite):  # noqa: N801
                 held = guard.hold(connection)
                 value = await held.__aenter__()
             except WebSocketRejection as rejection:
+                rejection.__traceback__ = None
                 first = first or rejection
                 continue
             try:

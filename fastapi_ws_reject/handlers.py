@@ -71,6 +71,7 @@ def _rejecting_handler(previous: Handler | None) -> Handler:
         connection: _HasState | None = conn.scope.get(CONNECTION_KEY)
         if connection is not None and isinstance(conn, WebSocket):
             await send_rejection(conn.scope, conn.send, as_rejection(exc), connection.application_state)
+            exc.__traceback__ = None  # Starlette 0.38 keeps it, and guards raise one instance every time
             return None
         if previous is None:
             raise exc

@@ -19,6 +19,7 @@ from .composition import all_of
 from .rejection import WebSocketRejection
 
 NOT_FOUND = WebSocketRejection(404, {"detail": "Not Found"})
+_NOTHING = "(?!)"
 
 
 class WebSocketGuardMiddleware:
@@ -53,9 +54,12 @@ class WebSocketGuardMiddleware:
         if not guards and not not_found:
             raise ValueError("WebSocketGuardMiddleware without guards or not_found=True does nothing; give a guard.")
         self.app = app
-        self.guard = all_of(*guards) if guards else None
+        self.guards = all_of(*guards).guards if guards else ()
+        # Guards that keep something for the socket's lifetime need a context; the others are just checked.
+        self.holding = any(type(guard).hold is not Guard.hold for guard in self.guards)
         self.include = _patterns("include", include)
         self.exclude = _patterns("exclude", exclude)
+        self.everywhere = self.include.pattern == fnmatch.translate("*") and self.exclude.pattern == _NOTHING
         self.not_found = not_found
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
@@ -63,28 +67,43 @@ class WebSocketGuardMiddleware:
             await self.app(scope, receive, send)
             return
         if self.not_found and not _routed(scope):
-            await send_rejection(scope, send, NOT_FOUND, WebSocketState.CONNECTING)
+            await _reject(scope, send, NOT_FOUND)
             return
-        if self.guard is None:
-            await self.app(scope, receive, send)
+        if self.holding:
+            await self._call_holding(scope, receive, send)
             return
+        connection = HTTPConnection(scope)
+        try:
+            for guard in self.guards:
+                await guard.check(connection)
+        except WebSocketRejection as rejection:
+            await _reject(scope, send, rejection)
+            return
+        await self.app(scope, receive, send)
+
+    async def _call_holding(self, scope: Scope, receive: Receive, send: Send) -> None:
         async with contextlib.AsyncExitStack() as held:
             try:
-                await held.enter_async_context(self.guard.hold(HTTPConnection(scope)))
+                await held.enter_async_context(all_of(*self.guards).hold(HTTPConnection(scope)))
             except WebSocketRejection as rejection:
-                await send_rejection(scope, send, rejection, WebSocketState.CONNECTING)
+                await _reject(scope, send, rejection)
                 return
             await self.app(scope, receive, send)
 
     def _applies(self, path: str) -> bool:
-        return bool(self.include.match(path)) and not self.exclude.match(path)
+        return self.everywhere or (bool(self.include.match(path)) and not self.exclude.match(path))
+
+
+async def _reject(scope: Scope, send: Send, rejection: WebSocketRejection) -> None:
+    await send_rejection(scope, send, rejection, WebSocketState.CONNECTING)
+    rejection.__traceback__ = None  # a guard raises the same instance every time; keep its traceback short
 
 
 def _patterns(name: str, patterns: Iterable[str]) -> re.Pattern[str]:
     if isinstance(patterns, str):
         raise TypeError(f"{name} must be a list of path patterns, not a string; write [{patterns!r}].")
     translated = [fnmatch.translate(pattern) for pattern in patterns]
-    return re.compile("|".join(translated) if translated else "(?!)")
+    return re.compile("|".join(translated) if translated else _NOTHING)
 
 
 def _routed(scope: Scope) -> bool:
