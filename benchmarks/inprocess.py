@@ -112,6 +112,27 @@ async def run(rounds: int, iterations: int) -> dict[str, list[float]]:
     return samples
 
 
+def rss_kib() -> int:
+    status = Path("/proc/self/status").read_text()
+    return int(next(line for line in status.splitlines() if line.startswith("VmRSS:")).split()[1])
+
+
+async def memory(handshakes: int) -> dict[str, int]:
+    """RSS growth (KiB) of this process over `handshakes` rejections per rejecting case, after a warm-up."""
+    growth = {}
+    for name, (app, expected) in build_cases().items():
+        if expected != "websocket.http.response.start":
+            continue
+        await time_case(app, max(1000, handshakes // 10))
+        gc.collect()
+        before = rss_kib()
+        await time_case(app, handshakes)
+        gc.collect()
+        growth[name] = rss_kib() - before
+        print(f"{name:<48} RSS {growth[name]:+6d} KiB over {handshakes} rejections")
+    return growth
+
+
 def report(samples: dict[str, list[float]]) -> dict[str, dict[str, Any]]:
     medians = {name: statistics.median(values) for name, values in samples.items()}
     floor, native, plain_accept = (next(v for k, v in medians.items() if k.startswith(p)) for p in ("a ", "b ", "p "))
@@ -132,16 +153,21 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=7)
     parser.add_argument("--iterations", type=int, default=2000)
     parser.add_argument("--json", type=Path, help=f"where to write results (default {DEFAULT_JSON}; none for --smoke)")
-    parser.add_argument("--smoke", action="store_true", help="1 round of 20 iterations, for CI")
+    parser.add_argument("--memory", type=int, default=100_000, help="rejections per case for the RSS check (0: skip)")
+    parser.add_argument("--smoke", action="store_true", help="1 round of 20 iterations, 200 for memory, for CI")
     args = parser.parse_args()
     if args.smoke:
-        args.rounds, args.iterations = 1, 20
+        args.rounds, args.iterations, args.memory = 1, 20, 200
     samples = asyncio.run(run(args.rounds, args.iterations))
     print(
         f"rounds={args.rounds} iterations={args.iterations} python={platform.python_version()} "
         f"fastapi={fastapi.__version__} starlette={starlette.__version__}"
     )
     rows = report(samples)
+    growth = asyncio.run(memory(args.memory)) if args.memory else {}
+    for name, kib in growth.items():
+        rows[name]["rss_growth_kib"] = kib
+        rows[name]["rss_growth_rejections"] = args.memory
     path = args.json or (None if args.smoke else DEFAULT_JSON)
     if path is not None:
         path.parent.mkdir(parents=True, exist_ok=True)

@@ -123,20 +123,27 @@ def _render_body(body: Any) -> tuple[bytes, str | None]:
         return body.encode("utf-8"), _TEXT
     if isinstance(body, (bytes, bytearray, memoryview)):
         return bytes(body), _BINARY
+    if isinstance(body, (dict, list)):
+        try:
+            return _dumps(body).encode("utf-8"), _JSON  # plain JSON (such as {"detail": "..."}) needs no encoder
+        except (TypeError, ValueError):
+            pass
     if isinstance(body, Response):
         raise TypeError("body cannot be a Response; use WebSocketRejection.from_response(response).")
     if inspect.isawaitable(body) or callable(body):
         raise TypeError(f"body cannot be {type(body).__name__}; did you forget to await or call it?")
     try:
-        content = json.dumps(
-            jsonable_encoder(body), ensure_ascii=False, allow_nan=False, indent=None, separators=(",", ":")
-        )
+        content = _dumps(jsonable_encoder(body))
     except (TypeError, ValueError) as exc:
         raise TypeError(
             f"body of type {type(body).__name__} cannot be rendered; pass None, str, bytes, "
             f"or a value FastAPI's jsonable_encoder accepts ({exc})."
         ) from exc
     return content.encode("utf-8"), _JSON
+
+
+def _dumps(content: Any) -> str:
+    return json.dumps(content, ensure_ascii=False, allow_nan=False, indent=None, separators=(",", ":"))
 
 
 def _encode_headers(headers: Mapping[str, str] | None) -> RawHeaders:
