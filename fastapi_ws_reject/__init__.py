@@ -20,6 +20,8 @@ from .limits import client_host as client_host
 from .middleware import WebSocketGuardMiddleware as WebSocketGuardMiddleware
 from .network import IPFilter as IPFilter
 from .origin import OriginGuard as OriginGuard
+from .policy import Policy as Policy
+from .policy import is_browser_handshake as is_browser_handshake
 from .rejection import WebSocketRejection as WebSocketRejection
 from .routing import RejectingRouter as RejectingRouter
 from .routing import RejectingWebSocketRoute as RejectingWebSocketRoute
@@ -38,6 +40,7 @@ __all__ = [
     "InMemoryBackend",
     "LimitBackend",
     "OriginGuard",
+    "Policy",
     "RateLimit",
     "RejectingRouter",
     "RejectingWebSocketRoute",
@@ -51,6 +54,7 @@ __all__ = [
     "any_of",
     "client_host",
     "constant_time_lookup",
+    "is_browser_handshake",
     "on_reject",
     "reject_unless",
     "ws_guard",

@@ -8,8 +8,9 @@ from typing import Any, Generic, NoReturn, TypeVar
 from fastapi import WebSocket
 from starlette.requests import HTTPConnection
 
-from .events import REFUSAL_KEY
+from .events import POLICY_KEY, REFUSAL_KEY
 from .handlers import track
+from .policy import Policy
 from .rejection import WebSocketRejection
 
 T = TypeVar("T")
@@ -26,6 +27,8 @@ class Guard(ABC, Generic[T]):
 
     #: the answer when the check fails; each guard documents its default
     rejection: WebSocketRejection
+    #: how that answer is sent before accept ("http", "close", "auto"); None leaves it to the route or app
+    policy: Policy | None = None
 
     @property
     def name(self) -> str:
@@ -45,6 +48,8 @@ class Guard(ABC, Generic[T]):
     def refuse(self, connection: HTTPConnection, detail: str, rejection: WebSocketRejection | None = None) -> NoReturn:
         """Reject this handshake; `detail` is logged (never put a secret in it)."""
         connection.scope[REFUSAL_KEY] = (self.name, detail)
+        if self.policy is not None:
+            connection.scope[POLICY_KEY] = self.policy
         if isinstance(connection, WebSocket):
             track(connection)
         raise rejection or self.rejection

@@ -7,7 +7,8 @@ import logging
 from starlette.types import Scope, Send
 from starlette.websockets import WebSocketDisconnect, WebSocketState
 
-from .events import report
+from .events import POLICY_KEY, report
+from .policy import Policy, closes
 from .rejection import WebSocketRejection
 from .uvicorn_log_filter import denial_sent
 
@@ -24,24 +25,45 @@ CLIENT_GONE = "Client went away while %s %s was sent; nothing more to send."
 _warned_about_fallback = False
 
 
-async def send_rejection(scope: Scope, send: Send, rejection: WebSocketRejection, state: WebSocketState) -> None:
+async def send_rejection(
+    scope: Scope, send: Send, rejection: WebSocketRejection, state: WebSocketState, policy: Policy = "http"
+) -> None:
     """Send `rejection` as the answer that fits where the handshake stands.
 
-    Before accept: the HTTP response (or a close where the server lacks the extension).
-    After accept: a close frame. After a response or a close: nothing, since nothing may follow it.
+    Before accept: the HTTP response (or a close where the server lacks the extension), or, when the
+    policy says so, an accept and an immediate close. After accept: a close frame. After a response or a
+    close: nothing, since nothing may follow it. `policy` is the route's or the app's; the rejection's own,
+    then the refusing guard's, come first.
     """
+    closing = state is WebSocketState.CONNECTED
     try:
         if state is WebSocketState.CONNECTING:
-            await _deny(scope, send, rejection)
-        elif state is WebSocketState.CONNECTED:
-            await send({"type": "websocket.close", "code": rejection.close_code, "reason": rejection.reason})
+            closing = closes(rejection.policy or scope.get(POLICY_KEY) or policy, scope)
+            if closing:
+                await _accept_then_close(scope, send, rejection)
+            else:
+                await _deny(scope, send, rejection)
+        elif closing:
+            await _close(send, rejection)
         else:
             return
     except (OSError, WebSocketDisconnect):
         # ASGI: send() on a closed connection raises OSError (Starlette wraps it as WebSocketDisconnect).
         logger.debug(CLIENT_GONE, type(rejection).__name__, rejection.status_code)
         return
-    report(scope, rejection.status_code, rejection.close_code if state is WebSocketState.CONNECTED else None)
+    report(scope, rejection.status_code, rejection.close_code if closing else None)
+
+
+async def _close(send: Send, rejection: WebSocketRejection) -> None:
+    await send({"type": "websocket.close", "code": rejection.close_code, "reason": rejection.reason})
+
+
+async def _accept_then_close(scope: Scope, send: Send, rejection: WebSocketRejection) -> None:
+    # A browser fails a handshake that offered subprotocols and got none back (1006 again), so take one;
+    # the socket closes before anything is said in it.
+    offered = scope.get("subprotocols") or ()
+    await send({"type": "websocket.accept", "subprotocol": offered[0] if offered else None, "headers": []})
+    await _close(send, rejection)
 
 
 async def _deny(scope: Scope, send: Send, rejection: WebSocketRejection) -> None:
@@ -57,7 +79,7 @@ async def _deny(scope: Scope, send: Send, rejection: WebSocketRejection) -> None
         denial_sent.set(True)
         return
     _warn_about_fallback()
-    await send({"type": "websocket.close", "code": rejection.close_code, "reason": rejection.reason})
+    await _close(send, rejection)
 
 
 def _warn_about_fallback() -> None:

@@ -17,6 +17,7 @@ from typing import Generic, Literal, TypeVar
 from starlette.requests import HTTPConnection
 
 from ._guard import Guard
+from .policy import Policy, check_policy
 from .rejection import WebSocketRejection
 from .subprotocols import offered_subprotocols
 
@@ -66,6 +67,7 @@ class _CredentialGuard(Guard[Authenticated[P]]):
         accept_subprotocols: Iterable[str],
         realm: str | None,
         rejection: WebSocketRejection | None,
+        policy: Policy | None,
     ) -> None:
         self.sources = tuple(sources)
         unknown = set(self.sources) - set(SOURCES)
@@ -78,6 +80,7 @@ class _CredentialGuard(Guard[Authenticated[P]]):
         self.realm = realm
         self.rejection = rejection or self._unauthorized(None)
         self._invalid = rejection or self._unauthorized("invalid_token")
+        self.policy = check_policy(policy)
 
     @property
     def reads_cookies(self) -> bool:
@@ -161,6 +164,7 @@ class BearerToken(_CredentialGuard[P]):
         accept_subprotocols: Iterable[str] = (),
         realm: str | None = None,
         rejection: WebSocketRejection | None = None,
+        policy: Policy | None = None,
     ) -> None:
         super().__init__(
             verify,
@@ -172,6 +176,7 @@ class BearerToken(_CredentialGuard[P]):
             accept_subprotocols=accept_subprotocols,
             realm=realm,
             rejection=rejection,
+            policy=policy,
         )
 
     def _from_header(self, value: str | None) -> str | None:
@@ -204,6 +209,7 @@ class APIKey(_CredentialGuard[P]):
         accept_subprotocols: Iterable[str] = (),
         realm: str | None = None,
         rejection: WebSocketRejection | None = None,
+        policy: Policy | None = None,
     ) -> None:
         super().__init__(
             verify,
@@ -215,4 +221,5 @@ class APIKey(_CredentialGuard[P]):
             accept_subprotocols=accept_subprotocols,
             realm=realm,
             rejection=rejection,
+            policy=policy,
         )

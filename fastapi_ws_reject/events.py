@@ -12,6 +12,9 @@ logger = logging.getLogger("fastapi_ws_reject")
 
 #: scope key a guard fills when it refuses: (guard name, detail without secrets)
 REFUSAL_KEY = "fastapi_ws_reject.refusal"
+#: scope keys for the policy of the guard that refused, and of the route a rejection was raised in
+POLICY_KEY = "fastapi_ws_reject.policy"
+ROUTE_POLICY_KEY = "fastapi_ws_reject.route_policy"
 REJECTED_LOG = "Rejected websocket %s with %s %s%s"  # path, "status"/"close", code, " by guard: detail"
 
 
@@ -21,7 +24,7 @@ class RejectionEvent:
 
     path: str
     status_code: int
-    close_code: int | None  # the close frame's code when the socket was already accepted
+    close_code: int | None  # the close frame's code when the answer was a close (after accept, or by policy)
     guard: str | None  # the guard that refused, when one did
     detail: str | None
     client: str | None

@@ -11,6 +11,7 @@ from fastapi import Depends, WebSocket
 from ._guard import checks_by_raising
 from ._timeout import DEFAULT_TIMEOUT_REJECTION, timed_guard
 from .handlers import track
+from .policy import Policy
 from .rejection import WebSocketRejection
 
 Endpoint = TypeVar("Endpoint", bound=Callable[..., Awaitable[Any]])
@@ -28,6 +29,7 @@ def ws_guard(
     media_type: str | None = None,
     close_code: int | None = None,
     reason: str | None = None,
+    policy: Policy | None = None,
     timeout: float | None = None,
     timeout_rejection: WebSocketRejection | None = None,
 ) -> Callable[..., Awaitable[Any]]:
@@ -55,6 +57,7 @@ def ws_guard(
         media_type=media_type,
         close_code=close_code,
         reason=reason,
+        policy=policy,
     )
 
     if timeout is not None:
@@ -82,6 +85,7 @@ def reject_unless(
     media_type: str | None = None,
     close_code: int | None = None,
     reason: str | None = None,
+    policy: Policy | None = None,
     timeout: float | None = None,
     timeout_rejection: WebSocketRejection | None = None,
 ) -> Callable[[Endpoint], Endpoint]:
@@ -107,6 +111,7 @@ def reject_unless(
         media_type=media_type,
         close_code=close_code,
         reason=reason,
+        policy=policy,
         timeout=timeout,
         timeout_rejection=timeout_rejection,
     )

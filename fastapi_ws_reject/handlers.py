@@ -20,6 +20,8 @@ from starlette.websockets import WebSocket, WebSocketState
 from ._callables import is_async_callable
 from ._conversion import CONVERTED_EXCEPTIONS, as_rejection
 from ._sending import send_rejection
+from .events import ROUTE_POLICY_KEY
+from .policy import Policy, check_policy
 
 CONNECTION_KEY = "fastapi_ws_reject.connection"
 
@@ -30,7 +32,7 @@ class _HasState(Protocol):
     application_state: WebSocketState
 
 
-def add_rejection_handlers(app: FastAPI) -> None:
+def add_rejection_handlers(app: FastAPI, *, policy: Policy = "http") -> None:
     """Make every websocket route of `app` send rejections the way `RejectingRouter` routes do.
 
     ```python
@@ -41,14 +43,17 @@ def add_rejection_handlers(app: FastAPI) -> None:
     Call it once, before the app starts and after your own `add_exception_handler` calls.
     `HTTPException`, validation errors and `WebSocketException` raised on websocket routes become
     HTTP responses before accept and close frames after it; HTTP routes keep the handlers they had.
+    `policy` ("http", "close" or "auto") is how a rejection before accept is sent, unless the route says.
     """
-    install_handlers(app.exception_handlers)
+    install_handlers(app.exception_handlers, check_policy(policy) or "http")
     app.add_middleware(_HandshakeTracker)
 
 
-def track(websocket: WebSocket) -> None:
+def track(websocket: WebSocket, policy: Policy | None = None) -> None:
     """Let the app's exception handlers reject this handshake (for routes FastAPI copied on include)."""
     scope = websocket.scope
+    if policy is not None:
+        scope[ROUTE_POLICY_KEY] = policy
     if CONNECTION_KEY in scope or getattr(scope.get("route"), "sends_rejections", False):
         return
     scope[CONNECTION_KEY] = websocket
@@ -57,20 +62,21 @@ def track(websocket: WebSocket) -> None:
         install_handlers(handlers[0])
 
 
-def install_handlers(exception_handlers: dict[Any, Handler]) -> None:
+def install_handlers(exception_handlers: dict[Any, Handler], policy: Policy = "http") -> None:
     if getattr(exception_handlers.get(CONVERTED_EXCEPTIONS[0]), "rejects_websockets", False):
         return
     # A handler the user keyed on a subclass (say fastapi.HTTPException) is found first, so wrap it too.
     registered = [key for key in exception_handlers if isinstance(key, type) and issubclass(key, CONVERTED_EXCEPTIONS)]
     for exc_class in {*CONVERTED_EXCEPTIONS, *registered}:
-        exception_handlers[exc_class] = _rejecting_handler(exception_handlers.get(exc_class))
+        exception_handlers[exc_class] = _rejecting_handler(exception_handlers.get(exc_class), policy)
 
 
-def _rejecting_handler(previous: Handler | None) -> Handler:
+def _rejecting_handler(previous: Handler | None, policy: Policy) -> Handler:
     async def reject(conn: HTTPConnection, exc: Exception) -> Any:
         connection: _HasState | None = conn.scope.get(CONNECTION_KEY)
         if connection is not None and isinstance(conn, WebSocket):
-            await send_rejection(conn.scope, conn.send, as_rejection(exc), connection.application_state)
+            route_policy = conn.scope.get(ROUTE_POLICY_KEY, policy)
+            await send_rejection(conn.scope, conn.send, as_rejection(exc), connection.application_state, route_policy)
             exc.__traceback__ = None  # Starlette 0.38 keeps it, and guards raise one instance every time
             return None
         if previous is None:

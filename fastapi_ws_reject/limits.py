@@ -17,6 +17,7 @@ from fastapi import WebSocket
 from starlette.requests import HTTPConnection
 
 from ._guard import Guard
+from .policy import Policy, check_policy
 from .rejection import WebSocketRejection
 
 Key = Callable[[HTTPConnection], "str | Awaitable[str]"]
@@ -119,6 +120,7 @@ class RateLimit(_Limit):
         backend: LimitBackend | None = None,
         namespace: str = "rate",
         rejection: WebSocketRejection | None = None,
+        policy: Policy | None = None,
     ) -> None:
         super().__init__(key, backend, namespace)
         self.limit = _positive_int("limit", limit)
@@ -127,6 +129,7 @@ class RateLimit(_Limit):
         self.per = float(per)
         self.rejection = rejection or _too_many("too many handshakes", 1)
         self._custom = rejection is not None
+        self.policy = check_policy(policy)
 
     async def check(self, connection: HTTPConnection) -> str:
         key = await self._key(connection)
@@ -159,10 +162,12 @@ class ConnectionLimit(_Limit):
         namespace: str = "connections",
         retry_after: int = 10,
         rejection: WebSocketRejection | None = None,
+        policy: Policy | None = None,
     ) -> None:
         super().__init__(key, backend, namespace)
         self.limit = _positive_int("limit", limit)
         self.rejection = rejection or _too_many("too many open sockets", _positive_int("retry_after", retry_after))
+        self.policy = check_policy(policy)
 
     async def __call__(self, websocket: WebSocket) -> AsyncIterator[str]:  # type: ignore[override]
         async with self.hold(websocket) as key:

@@ -16,6 +16,7 @@ from starlette.websockets import WebSocketState
 from ._guard import Guard
 from ._sending import send_rejection
 from .composition import all_of
+from .policy import Policy, check_policy
 from .rejection import WebSocketRejection
 
 NOT_FOUND = WebSocketRejection(404, {"detail": "Not Found"})
@@ -38,7 +39,7 @@ class WebSocketGuardMiddleware:
     rejection, as on a `RejectingRouter` route (or the fallback close where the server lacks the denial
     extension); HTTP requests pass untouched. A `ConnectionLimit` holds its slot until the app returns.
     With `not_found=True`, a websocket path that matches no route of the app is answered 404, where
-    Starlette would close it (a misleading 403).
+    Starlette would close it (a misleading 403). `policy` ("http", "close", "auto") is how refusals are sent.
     """
 
     def __init__(
@@ -49,6 +50,7 @@ class WebSocketGuardMiddleware:
         include: Iterable[str] = ("*",),
         exclude: Iterable[str] = (),
         not_found: bool = False,
+        policy: Policy = "http",
     ) -> None:
         guards = tuple(guards)
         if not guards and not not_found:
@@ -61,13 +63,14 @@ class WebSocketGuardMiddleware:
         self.exclude = _patterns("exclude", exclude)
         self.everywhere = self.include.pattern == fnmatch.translate("*") and self.exclude.pattern == _NOTHING
         self.not_found = not_found
+        self.policy: Policy = check_policy(policy) or "http"
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "websocket" or not self._applies(scope["path"]):
             await self.app(scope, receive, send)
             return
         if self.not_found and not _routed(scope):
-            await _reject(scope, send, NOT_FOUND)
+            await _reject(scope, send, NOT_FOUND, self.policy)
             return
         if self.holding:
             await self._call_holding(scope, receive, send)
@@ -77,7 +80,7 @@ class WebSocketGuardMiddleware:
             for guard in self.guards:
                 await guard.check(connection)
         except WebSocketRejection as rejection:
-            await _reject(scope, send, rejection)
+            await _reject(scope, send, rejection, self.policy)
             return
         await self.app(scope, receive, send)
 
@@ -86,7 +89,7 @@ class WebSocketGuardMiddleware:
             try:
                 await held.enter_async_context(all_of(*self.guards).hold(HTTPConnection(scope)))
             except WebSocketRejection as rejection:
-                await _reject(scope, send, rejection)
+                await _reject(scope, send, rejection, self.policy)
                 return
             await self.app(scope, receive, send)
 
@@ -94,8 +97,8 @@ class WebSocketGuardMiddleware:
         return self.everywhere or (bool(self.include.match(path)) and not self.exclude.match(path))
 
 
-async def _reject(scope: Scope, send: Send, rejection: WebSocketRejection) -> None:
-    await send_rejection(scope, send, rejection, WebSocketState.CONNECTING)
+async def _reject(scope: Scope, send: Send, rejection: WebSocketRejection, policy: Policy) -> None:
+    await send_rejection(scope, send, rejection, WebSocketState.CONNECTING, policy)
     rejection.__traceback__ = None  # a guard raises the same instance every time; keep its traceback short
 
 

@@ -8,6 +8,7 @@ from collections.abc import Iterable
 from starlette.requests import HTTPConnection
 
 from ._guard import Guard
+from .policy import Policy, check_policy
 from .rejection import WebSocketRejection
 
 IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
@@ -42,6 +43,7 @@ class IPFilter(Guard[IPAddress]):
         deny: Iterable[str] = (),
         trusted_proxies: Iterable[str] = (),
         rejection: WebSocketRejection | None = None,
+        policy: Policy | None = None,
     ) -> None:
         self.allow = _networks("allow", allow)
         self.deny = _networks("deny", deny)
@@ -49,6 +51,7 @@ class IPFilter(Guard[IPAddress]):
         if not self.allow and not self.deny:
             raise ValueError("IPFilter with neither allow nor deny lets everyone in; give at least one range.")
         self.rejection = rejection or WebSocketRejection(403, "address not allowed")
+        self.policy = check_policy(policy)
 
     async def check(self, connection: HTTPConnection) -> IPAddress:
         address = self.client_address(connection)

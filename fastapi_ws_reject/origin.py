@@ -14,6 +14,7 @@ from urllib.parse import urlsplit
 from starlette.requests import HTTPConnection
 
 from ._guard import Guard
+from .policy import Policy, check_policy
 from .rejection import WebSocketRejection
 
 DEFAULT_PORTS = {"http": 80, "https": 443, "ws": 80, "wss": 443}
@@ -99,6 +100,7 @@ class OriginGuard(Guard["str | None"]):
         allow_missing: bool,
         same_origin: bool = False,
         rejection: WebSocketRejection | None = None,
+        policy: Policy | None = None,
     ) -> None:
         if isinstance(allowed, str):
             raise TypeError(f"allowed must be a list of origins, not a string; write [{allowed!r}].")
@@ -110,6 +112,7 @@ class OriginGuard(Guard["str | None"]):
         self.allow_missing = allow_missing
         self.same_origin = same_origin
         self.rejection = rejection or WebSocketRejection(403, "origin not allowed")
+        self.policy = check_policy(policy)
 
     async def check(self, connection: HTTPConnection) -> str | None:
         value = connection.headers.get("origin")

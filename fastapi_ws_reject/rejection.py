@@ -12,6 +12,7 @@ from starlette.datastructures import Headers
 from starlette.responses import Response
 
 from ._validation import check_close_code, check_status_code, cut_reason, encode_header
+from .policy import Policy, check_policy
 
 RawHeaders = list[tuple[bytes, bytes]]
 
@@ -31,7 +32,8 @@ class WebSocketRejection(Exception):
     `body` may be `None`, `str` (text/plain), `bytes` (application/octet-stream) or anything
     FastAPI's `jsonable_encoder` accepts (application/json); `media_type` overrides the type.
     After `accept()` the socket closes with `close_code` (default `4000 + status_code`) and
-    `reason` (default: the body when it is text), cut to 123 UTF-8 bytes.
+    `reason` (default: the body when it is text), cut to 123 UTF-8 bytes. `policy` ("http", "close",
+    "auto"; None inherits the guard's, the route's or the app's) picks how it is sent before accept.
     """
 
     status_code: int
@@ -39,6 +41,7 @@ class WebSocketRejection(Exception):
     raw_headers: RawHeaders
     close_code: int
     reason: str
+    policy: Policy | None
 
     def __init__(
         self,
@@ -49,6 +52,7 @@ class WebSocketRejection(Exception):
         media_type: str | None = None,
         close_code: int | None = None,
         reason: str | None = None,
+        policy: Policy | None = None,
     ) -> None:
         status_code = check_status_code(status_code)
         rendered, default_media_type = _render_body(body)
@@ -61,11 +65,16 @@ class WebSocketRejection(Exception):
             raw_headers.append((b"content-type", default_media_type.encode("latin-1")))
         if reason is None:
             reason = body if isinstance(body, str) else ""
-        self._setup(status_code, rendered, raw_headers, close_code, reason)
+        self._setup(status_code, rendered, raw_headers, close_code, reason, policy)
 
     @classmethod
     def from_response(
-        cls, response: Response, *, close_code: int | None = None, reason: str | None = None
+        cls,
+        response: Response,
+        *,
+        close_code: int | None = None,
+        reason: str | None = None,
+        policy: Policy | None = None,
     ) -> WebSocketRejection:
         """Reject with any Starlette `Response` (its status, headers and body).
 
@@ -87,7 +96,7 @@ class WebSocketRejection(Exception):
         rejection = cls.__new__(cls)
         if reason is None:
             reason = _text_of(body, Headers(raw=raw_headers).get("content-type", ""))
-        rejection._setup(check_status_code(response.status_code), body, raw_headers, close_code, reason)
+        rejection._setup(check_status_code(response.status_code), body, raw_headers, close_code, reason, policy)
         return rejection
 
     @property
@@ -96,7 +105,13 @@ class WebSocketRejection(Exception):
         return Headers(raw=self.raw_headers)
 
     def _setup(
-        self, status_code: int, body: bytes, raw_headers: RawHeaders, close_code: int | None, reason: str
+        self,
+        status_code: int,
+        body: bytes,
+        raw_headers: RawHeaders,
+        close_code: int | None,
+        reason: str,
+        policy: Policy | None,
     ) -> None:
         if body and status_code == 304:
             raise ValueError("status_code 304 cannot carry a body; drop the body or use another status.")
@@ -107,6 +122,7 @@ class WebSocketRejection(Exception):
         self.raw_headers = raw_headers
         self.close_code = 4000 + status_code if close_code is None else check_close_code(close_code)
         self.reason = cut_reason(reason)
+        self.policy = check_policy(policy)
         super().__init__(status_code, body)
 
     def __str__(self) -> str:

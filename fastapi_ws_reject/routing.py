@@ -2,35 +2,50 @@
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Awaitable, Callable, Sequence
 from typing import Any
 
-from fastapi import Depends, WebSocket, params
+from fastapi import WebSocket, params
 from fastapi.routing import APIRouter, APIWebSocketRoute, get_websocket_app, websocket_session
 
 from ._conversion import CONVERTED_EXCEPTIONS, as_rejection
 from ._sending import send_rejection
 from .handlers import track
+from .policy import Policy, check_policy
 
 SessionApp = Callable[[WebSocket], Awaitable[None]]
 
 
-async def _rejecting_route_copy(websocket: WebSocket) -> None:
-    track(websocket)
-    _upgrade(websocket.scope.get("route"), websocket.scope.get("app"))
+@functools.cache
+def route_marker(policy: Policy) -> params.Depends:
+    """FastAPI copies websocket routes into plain `APIWebSocketRoute`s when a router is included, keeping only
+    path, endpoint, name and dependencies. This dependency rides along: on the copy's first handshake it lets
+    the app's exception handlers reject, then turns the copy into a `RejectingWebSocketRoute` for the next ones.
+    """
+
+    async def rejecting_route_copy(websocket: WebSocket) -> None:
+        track(websocket, policy)
+        _upgrade(websocket.scope.get("route"), websocket.scope.get("app"))
+
+    rejecting_route_copy.rejection_policy = policy  # type: ignore[attr-defined]
+    return params.Depends(dependency=rejecting_route_copy)
 
 
-# FastAPI copies websocket routes into plain `APIWebSocketRoute`s when a router is included, keeping only
-# path, endpoint, name and dependencies. This dependency rides along: on the copy's first handshake it lets
-# the app's exception handlers reject, then turns the copy into a `RejectingWebSocketRoute` for the next ones.
-ROUTE_MARKER = Depends(_rejecting_route_copy)
+def _marker_policy(dependencies: Sequence[params.Depends]) -> Policy | None:
+    return next((getattr(d.dependency, "rejection_policy", None) for d in dependencies if _is_marker(d)), None)
+
+
+def _is_marker(depends: params.Depends) -> bool:
+    return hasattr(depends.dependency, "rejection_policy")
 
 
 class RejectingWebSocketRoute(APIWebSocketRoute):
     """A FastAPI websocket route that answers a rejection raised in it (guard, dependency or endpoint).
 
-    Before `accept()`: the HTTP response; after it: a close frame. `HTTPException`, validation errors
-    and `WebSocketException` are converted the way FastAPI answers them over HTTP.
+    Before `accept()`: the HTTP response (or accept-then-close, as `rejection_policy` says); after it: a
+    close frame. `HTTPException`, validation errors and `WebSocketException` are converted the way FastAPI
+    answers them over HTTP.
     """
 
     sends_rejections = True  # read by `track`: this route needs no help from the app's handlers
@@ -43,8 +58,10 @@ class RejectingWebSocketRoute(APIWebSocketRoute):
         name: str | None = None,
         dependencies: Sequence[params.Depends] | None = None,
         dependency_overrides_provider: Any | None = None,
+        rejection_policy: Policy = "http",
     ) -> None:
-        own_dependencies = [depends for depends in dependencies or () if depends is not ROUTE_MARKER]
+        own_dependencies = [depends for depends in dependencies or () if not _is_marker(depends)]
+        self.rejection_policy = check_policy(rejection_policy) or "http"
         super().__init__(
             path,
             endpoint,
@@ -57,8 +74,8 @@ class RejectingWebSocketRoute(APIWebSocketRoute):
             dependency_overrides_provider=dependency_overrides_provider,
             embed_body_fields=self._embed_body_fields,
         )
-        self.app = websocket_session(_rejecting(session_app))
-        self.dependencies.insert(0, ROUTE_MARKER)
+        self.app = websocket_session(_rejecting(session_app, self.rejection_policy))
+        self.dependencies.insert(0, route_marker(self.rejection_policy))
 
 
 class RejectingRouter(APIRouter):
@@ -73,7 +90,13 @@ class RejectingRouter(APIRouter):
             raise HTTPException(404, "no such room")
         await websocket.accept()
     ```
+
+    `rejection_policy` ("http", "close" or "auto") is how its routes send a rejection before accept.
     """
+
+    def __init__(self, *args: Any, rejection_policy: Policy = "http", **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.rejection_policy: Policy = check_policy(rejection_policy) or "http"
 
     def add_api_websocket_route(
         self,
@@ -92,28 +115,33 @@ class RejectingRouter(APIRouter):
             name=plain.name,
             dependencies=plain.dependencies,
             dependency_overrides_provider=self.dependency_overrides_provider,
+            rejection_policy=_marker_policy(plain.dependencies) or self.rejection_policy,
         )
 
 
 def _upgrade(route: Any, dependency_overrides_provider: Any) -> None:
-    if type(route) is APIWebSocketRoute and ROUTE_MARKER in route.dependencies:
+    policy = _marker_policy(route.dependencies) if type(route) is APIWebSocketRoute else None
+    if policy is not None:
         route.__class__ = RejectingWebSocketRoute
         RejectingWebSocketRoute.__init__(
-            route,  # type: ignore[arg-type]
+            route,
             route.path,
             route.endpoint,
             name=route.name,
             dependencies=route.dependencies,
             dependency_overrides_provider=dependency_overrides_provider,
+            rejection_policy=policy,
         )
 
 
-def _rejecting(session_app: SessionApp) -> SessionApp:
+def _rejecting(session_app: SessionApp, policy: Policy) -> SessionApp:
     async def rejecting_app(websocket: WebSocket) -> None:
         try:
             await session_app(websocket)
         except CONVERTED_EXCEPTIONS as exc:
-            await send_rejection(websocket.scope, websocket.send, as_rejection(exc), websocket.application_state)
+            await send_rejection(
+                websocket.scope, websocket.send, as_rejection(exc), websocket.application_state, policy
+            )
             # A guard raises the same instance for every handshake; keep its traceback from growing.
             exc.__traceback__ = None
 

@@ -12,6 +12,7 @@ from starlette.exceptions import HTTPException
 from starlette.requests import HTTPConnection
 
 from ._guard import Guard
+from .policy import Policy, check_policy
 from .rejection import WebSocketRejection
 
 T = TypeVar("T")
@@ -32,13 +33,20 @@ class ws_security(Guard[T]):  # noqa: N801 - used like FastAPI's `Security(...)`
     scheme's `WWW-Authenticate` challenge.
     """
 
-    def __init__(self, scheme: Callable[[Any], Awaitable[T | None]], *, rejection: WebSocketRejection | None = None):
+    def __init__(
+        self,
+        scheme: Callable[[Any], Awaitable[T | None]],
+        *,
+        rejection: WebSocketRejection | None = None,
+        policy: Policy | None = None,
+    ) -> None:
         if not callable(scheme):
             raise TypeError(f"ws_security takes a FastAPI security scheme such as HTTPBearer(), got {scheme!r}.")
         self.scheme = scheme
         self.rejection = rejection or WebSocketRejection(
             401, {"detail": "Not authenticated"}, headers={"WWW-Authenticate": _challenge(scheme)}
         )
+        self.policy = check_policy(policy)
 
     @property
     def name(self) -> str:

@@ -7,6 +7,7 @@ from collections.abc import Iterable
 from starlette.requests import HTTPConnection
 
 from ._guard import Guard
+from .policy import Policy, check_policy
 from .rejection import WebSocketRejection
 
 
@@ -26,7 +27,9 @@ class RequireSubprotocol(Guard[str]):
     `Accept*` content negotiation and 426 asks the client to switch HTTP protocol, neither of which fits.
     """
 
-    def __init__(self, supported: Iterable[str], *, rejection: WebSocketRejection | None = None) -> None:
+    def __init__(
+        self, supported: Iterable[str], *, rejection: WebSocketRejection | None = None, policy: Policy | None = None
+    ) -> None:
         if isinstance(supported, str):
             raise TypeError(f"supported must be a list of subprotocols, not a string; write [{supported!r}].")
         self.supported = tuple(supported)
@@ -35,6 +38,7 @@ class RequireSubprotocol(Guard[str]):
         self.rejection = rejection or WebSocketRejection(
             400, {"detail": "no supported subprotocol offered", "supported": list(self.supported)}
         )
+        self.policy = check_policy(policy)
 
     async def check(self, connection: HTTPConnection) -> str:
         offered = offered_subprotocols(connection)

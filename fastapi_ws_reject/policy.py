@@ -1,0 +1,41 @@
+"""How a rejection before accept is sent: an HTTP response (`http`), or accept-then-close (`close`, `auto`).
+
+A browser never shows JavaScript the status of a refused handshake: `new WebSocket(url)` fires `error`, then
+`close` with code 1006, whatever was sent. With `close`, the server accepts and closes at once with the
+rejection's `close_code` (default 4000 + status) and reason, which the page can read. `auto` does that for
+handshakes that come from a browser and answers other clients with the HTTP response.
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from starlette.types import Scope
+
+Policy = Literal["http", "close", "auto"]
+POLICIES: tuple[Policy, ...] = ("http", "close", "auto")
+
+
+def check_policy(policy: object) -> Policy | None:
+    if policy is not None and policy not in POLICIES:
+        raise ValueError(f"policy must be one of {', '.join(POLICIES)} (or None to inherit), got {policy!r}.")
+    return policy
+
+
+def is_browser_handshake(scope: Scope) -> bool:
+    """A browser's handshake: it has `Origin` and the fetch metadata `Sec-Fetch-Mode: websocket`.
+
+    Chrome 76+, Firefox 90+ and Safari 16.4+ send both; older browsers do not (they get the HTTP answer). A
+    non-browser client can send them too, which only changes the form of its answer, never whether it is refused.
+    """
+    origin = mode = False
+    for name, value in scope.get("headers", ()):
+        if name == b"origin":
+            origin = True
+        elif name == b"sec-fetch-mode":
+            mode = value.lower() == b"websocket"
+    return origin and mode
+
+
+def closes(policy: Policy, scope: Scope) -> bool:
+    return policy == "close" or (policy == "auto" and is_browser_handshake(scope))
