@@ -23,18 +23,23 @@ def check_policy(policy: object) -> Policy | None:
 
 
 def is_browser_handshake(scope: Scope) -> bool:
-    """A browser's handshake: it has `Origin` and the fetch metadata `Sec-Fetch-Mode: websocket`.
+    """A browser's handshake: it has `Origin`, and `Sec-Fetch-Mode: websocket` or a `Mozilla/` user agent.
 
-    Chrome 76+, Firefox 90+ and Safari 16.4+ send both; older browsers do not (they get the HTTP answer). A
-    non-browser client can send them too, which only changes the form of its answer, never whether it is refused.
+    Every browser sends `Origin` on a websocket handshake, which non-browser clients (Python's websockets,
+    Node's ws, curl) leave out unless told; Firefox also sends the fetch metadata `Sec-Fetch-Mode: websocket`,
+    Chrome does not (seen with Chromium 156), and every browser's user agent starts with `Mozilla/`. A
+    non-browser client can send the same headers, which only changes the form of its answer, never whether
+    it is refused.
     """
-    origin = mode = False
+    origin = browser = False
     for name, value in scope.get("headers", ()):
         if name == b"origin":
             origin = True
         elif name == b"sec-fetch-mode":
-            mode = value.lower() == b"websocket"
-    return origin and mode
+            browser = browser or value.lower() == b"websocket"
+        elif name == b"user-agent":
+            browser = browser or value.startswith(b"Mozilla/")
+    return origin and browser
 
 
 def closes(policy: Policy, scope: Scope) -> bool:

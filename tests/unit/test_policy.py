@@ -15,6 +15,7 @@ from fastapi_ws_reject import (
 from fastapi_ws_reject.testing import assert_closed, assert_rejected
 
 BROWSER = {"Origin": "https://app.example.com", "Sec-Fetch-Mode": "websocket", "Sec-Fetch-Dest": "websocket"}
+CHROME = {"Origin": "https://app.example.com", "User-Agent": "Mozilla/5.0 (X11; Linux x86_64) HeadlessChrome/156"}
 
 
 def routes(router: Any) -> None:
@@ -50,8 +51,10 @@ def test_auto_policy_closes_for_browsers_and_answers_http_to_others() -> None:
     client = included("auto")
     for _ in range(2):
         assert_closed(client, "/gone", code=4404, reason="room gone", request_headers=dict(BROWSER))
+        assert_closed(client, "/gone", code=4404, reason="room gone", request_headers=dict(CHROME))
         assert_rejected(client, "/gone", status=404, json={"detail": "room gone"})
         assert_rejected(client, "/gone", status=404, request_headers={"Origin": "https://app.example.com"})
+        assert_rejected(client, "/gone", status=404, request_headers={"User-Agent": "Mozilla/5.0"})
 
 
 def test_a_rejections_own_policy_comes_first() -> None:
