@@ -79,3 +79,14 @@ def test_demo_app_on_hypercorn() -> None:
     with live_server("examples.demo_app:app", server="hypercorn", cwd=ROOT) as server:
         result = asyncio.run(handshake(server.url + "/chat"))
     assert result.status == 401
+
+
+def test_browser_example_without_a_browser() -> None:
+    from examples.browser import app as browser
+    from fastapi_ws_reject.testing import assert_closed, assert_rejected
+
+    client = TestClient(browser.app)
+    assert "new WebSocket" in client.get("/").text
+    assert_rejected(client, "/ws/http", status=401, headers={"WWW-Authenticate": "Bearer"})
+    assert_closed(client, "/ws/close", code=4401, reason="log in again")
+    assert_rejected(client, "/ws/auto", status=401)
