@@ -31,7 +31,12 @@ async def handshake(
     subprotocols: Sequence[str] | None = None,
     timeout: float = 10.0,
 ) -> Handshake:
-    """Open a websocket to `url`, read until the server closes it, and report what came back."""
+    """Open a websocket to `url`, read until the server closes it, and report what came back.
+
+    A refused handshake gives its status, headers and body; an accepted one (status 101) gives the
+    messages received and the close code and reason, or close_code None if the server kept the socket
+    open for `timeout` seconds.
+    """
     try:
         async with connect(
             url,
@@ -42,7 +47,8 @@ async def handshake(
         ) as websocket:
             assert websocket.response is not None
             result = Handshake(101, {k.lower(): v for k, v in websocket.response.headers.raw_items()})
-            with contextlib.suppress(ConnectionClosed):
+            # A socket still open after `timeout` keeps close_code None (and is closed by us).
+            with contextlib.suppress(ConnectionClosed, asyncio.TimeoutError):
                 await asyncio.wait_for(_read_all(websocket, result.messages), timeout)
             result.close_code, result.close_reason = websocket.close_code, websocket.close_reason
             return result

@@ -34,10 +34,11 @@ class RunningServer(str):
     name: str
     port: int
     log_path: Path | None
+    pid: int | None  # the server process's, or None for a server run in a thread of this process
 
-    def __new__(cls, name: str, port: int, log_path: Path | None) -> RunningServer:
+    def __new__(cls, name: str, port: int, log_path: Path | None, pid: int | None = None) -> RunningServer:
         running = super().__new__(cls, f"ws://127.0.0.1:{port}")
-        running.name, running.port, running.log_path = name, port, log_path
+        running.name, running.port, running.log_path, running.pid = name, port, log_path, pid
         return running
 
     @property
@@ -98,7 +99,7 @@ def _subprocess(app: str, server: str, ws: str, name: str, cwd: Path, timeout: f
     path = os.pathsep.join([str(cwd), os.environ.get("PYTHONPATH", "")])
     env = {**os.environ, "PYTHONPATH": path, "PYTHONUNBUFFERED": "1"}
     process = subprocess.Popen([sys.executable, *args], cwd=cwd, stdout=log_file, stderr=subprocess.STDOUT, env=env)
-    running = RunningServer(name, port, Path(log_file.name))
+    running = RunningServer(name, port, Path(log_file.name), process.pid)
     try:
         _wait_until_listening(running, timeout, lambda: process.poll() is None)
         yield running
