@@ -53,29 +53,36 @@ def constant_time_lookup(secrets: Mapping[str, P]) -> Callable[[str], P | None]:
 
 
 class _CredentialGuard(Guard[Authenticated[P]]):
+    # Each kind of credential names its scheme and where it is found by default.
     scheme: str
+    header: str
+    query: str
+    cookie: str
+    subprotocol_marker: str
 
     def __init__(
         self,
         verify: Callable[[str], P | None | Awaitable[P | None]],
         *,
-        sources: Iterable[Source],
-        header: str,
-        query: str,
-        cookie: str,
-        subprotocol_marker: str,
-        accept_subprotocols: Iterable[str],
-        realm: str | None,
-        rejection: WebSocketRejection | None,
-        policy: Policy | None,
+        sources: Iterable[Source] = ("header",),
+        header: str | None = None,
+        query: str | None = None,
+        cookie: str | None = None,
+        subprotocol_marker: str | None = None,
+        accept_subprotocols: Iterable[str] = (),
+        realm: str | None = None,
+        rejection: WebSocketRejection | None = None,
+        policy: Policy | None = None,
     ) -> None:
         self.sources = tuple(sources)
         unknown = set(self.sources) - set(SOURCES)
         if not self.sources or unknown:
             raise ValueError(f"sources must be some of {', '.join(SOURCES)}; got {list(self.sources)}.")
         self.verify = verify
-        self.header, self.query, self.cookie = header, query, cookie
-        self.subprotocol_marker = subprotocol_marker
+        self.header = (header or self.header).lower()
+        self.query = query or self.query
+        self.cookie = cookie or self.cookie
+        self.subprotocol_marker = subprotocol_marker or self.subprotocol_marker
         self.accept_subprotocols = tuple(accept_subprotocols)
         self.realm = realm
         self.rejection = rejection or self._unauthorized(None)
@@ -145,39 +152,17 @@ class BearerToken(_CredentialGuard[P]):
     ```
 
     `verify` may be async, or sync if it is quick (it runs on the event loop); `constant_time_lookup({...})`
-    makes one for static tokens. Sources
-    are tried in order: `Authorization: Bearer <token>`, the `access_token` query parameter (RFC 6750
-    section 2.3), the `access_token` cookie, the subprotocol after "bearer". Missing or invalid: 401 with
+    makes one for static tokens. Sources are tried in order: `Authorization: Bearer <token>`, the
+    `access_token` query parameter (RFC 6750 section 2.3), the `access_token` cookie, the subprotocol after
+    "bearer" (`query=`, `cookie=`, `subprotocol_marker=` rename them). Missing or invalid: 401 with
     `WWW-Authenticate: Bearer` (plus `error="invalid_token"` when one was given).
     """
 
     scheme = "Bearer"
-
-    def __init__(
-        self,
-        verify: Callable[[str], P | None | Awaitable[P | None]],
-        *,
-        sources: Iterable[Source] = ("header",),
-        query: str = "access_token",
-        cookie: str = "access_token",
-        subprotocol_marker: str = "bearer",
-        accept_subprotocols: Iterable[str] = (),
-        realm: str | None = None,
-        rejection: WebSocketRejection | None = None,
-        policy: Policy | None = None,
-    ) -> None:
-        super().__init__(
-            verify,
-            sources=sources,
-            header="authorization",
-            query=query,
-            cookie=cookie,
-            subprotocol_marker=subprotocol_marker,
-            accept_subprotocols=accept_subprotocols,
-            realm=realm,
-            rejection=rejection,
-            policy=policy,
-        )
+    header = "authorization"
+    query = "access_token"
+    cookie = "access_token"
+    subprotocol_marker = "bearer"
 
     def _from_header(self, value: str | None) -> str | None:
         scheme, _, token = (value or "").partition(" ")
@@ -192,34 +177,12 @@ class APIKey(_CredentialGuard[P]):
     ```
 
     Sources are tried in order: the `X-API-Key` header, the `api_key` query parameter, the `api_key`
-    cookie, the subprotocol after "apikey". Missing or invalid: 401 with `WWW-Authenticate: APIKey`.
+    cookie, the subprotocol after "apikey" (`header=`, `query=`, `cookie=`, `subprotocol_marker=` rename
+    them). Missing or invalid: 401 with `WWW-Authenticate: APIKey`.
     """
 
     scheme = "APIKey"
-
-    def __init__(
-        self,
-        verify: Callable[[str], P | None | Awaitable[P | None]],
-        *,
-        sources: Iterable[Source] = ("header",),
-        header: str = "x-api-key",
-        query: str = "api_key",
-        cookie: str = "api_key",
-        subprotocol_marker: str = "apikey",
-        accept_subprotocols: Iterable[str] = (),
-        realm: str | None = None,
-        rejection: WebSocketRejection | None = None,
-        policy: Policy | None = None,
-    ) -> None:
-        super().__init__(
-            verify,
-            sources=sources,
-            header=header,
-            query=query,
-            cookie=cookie,
-            subprotocol_marker=subprotocol_marker,
-            accept_subprotocols=accept_subprotocols,
-            realm=realm,
-            rejection=rejection,
-            policy=policy,
-        )
+    header = "x-api-key"
+    query = "api_key"
+    cookie = "api_key"
+    subprotocol_marker = "apikey"
