@@ -2,6 +2,12 @@
 
 from dataclasses import dataclass, field
 
+# A websocket handshake for a raw socket; {path} and {port} are filled in.
+HANDSHAKE_REQUEST = (
+    "GET {path} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+    "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n"
+)
+
 # Headers any server may add to a response; everything else on a denial must be what the app declared.
 SERVER_HEADERS = frozenset({"date", "server", "connection"})
 

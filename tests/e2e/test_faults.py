@@ -11,14 +11,9 @@ import pytest
 from fastapi_ws_reject.testing import RunningServer, handshake, live_server
 from tests.apps import ROOT
 from tests.e2e.conftest import SERVERS
-from tests.e2e.support import BEHAVIOURS
+from tests.e2e.support import BEHAVIOURS, HANDSHAKE_REQUEST
 
 pytestmark = pytest.mark.e2e
-
-HANDSHAKE_REQUEST = (
-    "GET {path} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
-    "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n"
-)
 
 
 def open_handshake(server: RunningServer, path: str, extra: bytes = b"") -> socket.socket:

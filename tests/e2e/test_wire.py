@@ -11,14 +11,9 @@ import pytest
 
 from fastapi_ws_reject._sending import FALLBACK_WARNING
 from fastapi_ws_reject.testing import Handshake, RunningServer, handshake
-from tests.e2e.support import SERVER_HEADERS, Behaviour
+from tests.e2e.support import HANDSHAKE_REQUEST, SERVER_HEADERS, Behaviour
 
 pytestmark = pytest.mark.e2e
-
-HANDSHAKE_REQUEST = (
-    "GET {path} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
-    "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n"
-)
 
 
 def connect(server: RunningServer, path: str, **kwargs: object) -> Handshake:
