@@ -56,7 +56,8 @@ class WebSocketGuardMiddleware:
         if not guards and not not_found:
             raise ValueError("WebSocketGuardMiddleware without guards or not_found=True does nothing; give a guard.")
         self.app = app
-        self.guards = all_of(*guards).guards if guards else ()
+        self.guard = all_of(*guards) if guards else None
+        self.guards = self.guard.guards if self.guard else ()
         # Guards that keep something for the socket's lifetime need a context; the others are just checked.
         self.holding = any(type(guard).hold is not Guard.hold for guard in self.guards)
         self.include = _patterns("include", include)
@@ -72,8 +73,8 @@ class WebSocketGuardMiddleware:
         if self.not_found and not _routed(scope):
             await _reject(scope, send, NOT_FOUND, self.policy)
             return
-        if self.holding:
-            await self._call_holding(scope, receive, send)
+        if self.guard is not None and self.holding:
+            await self._call_holding(self.guard, scope, receive, send)
             return
         connection = HTTPConnection(scope)
         try:
@@ -84,10 +85,10 @@ class WebSocketGuardMiddleware:
             return
         await self.app(scope, receive, send)
 
-    async def _call_holding(self, scope: Scope, receive: Receive, send: Send) -> None:
+    async def _call_holding(self, guard: all_of, scope: Scope, receive: Receive, send: Send) -> None:
         async with contextlib.AsyncExitStack() as held:
             try:
-                await held.enter_async_context(all_of(*self.guards).hold(HTTPConnection(scope)))
+                await held.enter_async_context(guard.hold(HTTPConnection(scope)))
             except WebSocketRejection as rejection:
                 await _reject(scope, send, rejection, self.policy)
                 return
