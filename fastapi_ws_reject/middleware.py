@@ -13,9 +13,9 @@ from starlette.routing import Match
 from starlette.types import ASGIApp, Receive, Scope, Send
 from starlette.websockets import WebSocketState
 
-from ._guard import Guard
 from ._sending import send_rejection
-from .composition import all_of
+from .guards.base import Guard
+from .guards.composition import all_of
 from .policy import Policy, check_policy
 from .rejection import WebSocketRejection
 

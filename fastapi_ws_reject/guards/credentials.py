@@ -16,9 +16,9 @@ from typing import Generic, Literal, TypeVar
 
 from starlette.requests import HTTPConnection
 
-from ._guard import Guard
-from .policy import Policy, check_policy
-from .rejection import WebSocketRejection
+from ..policy import Policy, check_policy
+from ..rejection import WebSocketRejection
+from .base import Guard
 from .subprotocols import offered_subprotocols
 
 P = TypeVar("P")

@@ -8,11 +8,11 @@ from typing import Annotated, Any, TypeVar
 
 from fastapi import Depends, WebSocket
 
-from ._guard import checks_by_raising
+from ..handlers import track
+from ..policy import Policy
+from ..rejection import WebSocketRejection
 from ._timeout import DEFAULT_TIMEOUT_REJECTION, timed_guard
-from .handlers import track
-from .policy import Policy
-from .rejection import WebSocketRejection
+from .base import checks_by_raising
 
 Endpoint = TypeVar("Endpoint", bound=Callable[..., Awaitable[Any]])
 

@@ -6,9 +6,9 @@ from collections.abc import Iterable
 
 from starlette.requests import HTTPConnection
 
-from ._guard import Guard
-from .policy import Policy, check_policy
-from .rejection import WebSocketRejection
+from ..policy import Policy, check_policy
+from ..rejection import WebSocketRejection
+from .base import Guard
 
 
 class RequireSubprotocol(Guard[str]):

@@ -9,10 +9,10 @@ from typing import Any
 from fastapi import WebSocket
 from starlette.concurrency import run_in_threadpool
 
-from ._callables import is_async_callable
-from ._guard import checks_by_raising
-from .handlers import track
-from .rejection import WebSocketRejection
+from .._callables import is_async_callable
+from ..handlers import track
+from ..rejection import WebSocketRejection
+from .base import checks_by_raising
 
 DEFAULT_TIMEOUT_REJECTION = WebSocketRejection(503, "the check did not answer in time")
 _WEBSOCKET = "_fastapi_ws_reject_websocket"

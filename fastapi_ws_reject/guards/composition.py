@@ -7,8 +7,8 @@ from typing import Any
 from fastapi import WebSocket
 from starlette.requests import HTTPConnection
 
-from ._guard import Guard
-from .rejection import WebSocketRejection
+from ..rejection import WebSocketRejection
+from .base import Guard
 
 
 def _check_safe(guards: tuple[Guard[Any], ...]) -> None:

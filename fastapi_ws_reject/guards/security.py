@@ -11,9 +11,9 @@ from fastapi.security.http import HTTPBasic, HTTPDigest
 from starlette.exceptions import HTTPException
 from starlette.requests import HTTPConnection
 
-from ._guard import Guard
-from .policy import Policy, check_policy
-from .rejection import WebSocketRejection
+from ..policy import Policy, check_policy
+from ..rejection import WebSocketRejection
+from .base import Guard
 
 T = TypeVar("T")
 

@@ -16,9 +16,9 @@ import anyio
 from fastapi import WebSocket
 from starlette.requests import HTTPConnection
 
-from ._guard import Guard
-from .policy import Policy, check_policy
-from .rejection import WebSocketRejection
+from ..policy import Policy, check_policy
+from ..rejection import WebSocketRejection
+from .base import Guard
 
 Key = Callable[[HTTPConnection], "str | Awaitable[str]"]
 

@@ -13,9 +13,9 @@ from urllib.parse import urlsplit
 
 from starlette.requests import HTTPConnection
 
-from ._guard import Guard
-from .policy import Policy, check_policy
-from .rejection import WebSocketRejection
+from ..policy import Policy, check_policy
+from ..rejection import WebSocketRejection
+from .base import Guard
 
 DEFAULT_PORTS = {"http": 80, "https": 443, "ws": 80, "wss": 443}
 _SUBDOMAIN = re.compile(r"[a-z0-9_-]+(\.[a-z0-9_-]+)*")

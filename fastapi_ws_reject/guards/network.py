@@ -7,9 +7,9 @@ from collections.abc import Iterable
 
 from starlette.requests import HTTPConnection
 
-from ._guard import Guard
-from .policy import Policy, check_policy
-from .rejection import WebSocketRejection
+from ..policy import Policy, check_policy
+from ..rejection import WebSocketRejection
+from .base import Guard
 
 IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
 IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network

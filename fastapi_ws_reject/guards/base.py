@@ -8,10 +8,10 @@ from typing import Any, Generic, NoReturn, TypeVar
 from fastapi import WebSocket
 from starlette.requests import HTTPConnection
 
-from .events import POLICY_KEY, REFUSAL_KEY
-from .handlers import track
-from .policy import Policy
-from .rejection import WebSocketRejection
+from ..events import POLICY_KEY, REFUSAL_KEY
+from ..handlers import track
+from ..policy import Policy
+from ..rejection import WebSocketRejection
 
 T = TypeVar("T")
 
