@@ -7,6 +7,7 @@ from .guards import Authenticated as Authenticated
 from .guards import BearerToken as BearerToken
 from .guards import ConnectionLimit as ConnectionLimit
 from .guards import Guard as Guard
+from .guards import HoldingGuard as HoldingGuard
 from .guards import InMemoryBackend as InMemoryBackend
 from .guards import IPFilter as IPFilter
 from .guards import LimitBackend as LimitBackend
@@ -36,6 +37,7 @@ __all__ = [
     "BearerToken",
     "ConnectionLimit",
     "Guard",
+    "HoldingGuard",
     "IPFilter",
     "InMemoryBackend",
     "LimitBackend",

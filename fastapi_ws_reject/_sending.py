@@ -7,7 +7,7 @@ import logging
 from starlette.types import Scope, Send
 from starlette.websockets import WebSocketDisconnect, WebSocketState
 
-from .events import POLICY_KEY, report
+from .events import report
 from .policy import Policy, closes
 from .rejection import WebSocketRejection
 from .uvicorn_log_filter import denial_sent
@@ -23,6 +23,8 @@ FALLBACK_WARNING = (
 CLIENT_GONE = "Client went away while %s %s was sent; nothing more to send."
 
 _warned_about_fallback = False
+#: subprotocols after which a client puts a token (`BearerToken` / `APIKey` add their own markers)
+CREDENTIAL_MARKERS = {"bearer", "apikey"}
 
 
 async def send_rejection(
@@ -38,7 +40,7 @@ async def send_rejection(
     closing = state is WebSocketState.CONNECTED
     try:
         if state is WebSocketState.CONNECTING:
-            closing = closes(rejection.policy or scope.get(POLICY_KEY) or policy, scope)
+            closing = closes(rejection.policy or policy, scope)
             if closing:
                 await _accept_then_close(scope, send, rejection)
             else:
@@ -51,7 +53,7 @@ async def send_rejection(
         # ASGI: send() on a closed connection raises OSError (Starlette wraps it as WebSocketDisconnect).
         logger.debug(CLIENT_GONE, type(rejection).__name__, rejection.status_code)
         return
-    report(scope, rejection.status_code, rejection.close_code if closing else None)
+    report(scope, rejection, rejection.close_code if closing else None)
 
 
 async def _close(send: Send, rejection: WebSocketRejection) -> None:
@@ -61,9 +63,18 @@ async def _close(send: Send, rejection: WebSocketRejection) -> None:
 async def _accept_then_close(scope: Scope, send: Send, rejection: WebSocketRejection) -> None:
     # A browser fails a handshake that offered subprotocols and got none back (1006 again), so take one;
     # the socket closes before anything is said in it.
-    offered = scope.get("subprotocols") or ()
-    await send({"type": "websocket.accept", "subprotocol": offered[0] if offered else None, "headers": []})
+    await send({"type": "websocket.accept", "subprotocol": echoable_subprotocol(scope), "headers": []})
     await _close(send, rejection)
+
+
+def echoable_subprotocol(scope: Scope) -> str | None:
+    """The first offered subprotocol that is safe to send back: never an entry right after a credential
+    marker ("bearer", "apikey" or a credential guard's own), since that entry is a token."""
+    offered = scope.get("subprotocols") or ()
+    for index, name in enumerate(offered):
+        if index == 0 or offered[index - 1] not in CREDENTIAL_MARKERS:
+            return str(name)
+    return None
 
 
 async def _deny(scope: Scope, send: Send, rejection: WebSocketRejection) -> None:

@@ -8,12 +8,11 @@ from dataclasses import dataclass
 
 from starlette.types import Scope
 
+from .rejection import WebSocketRejection
+
 logger = logging.getLogger("fastapi_ws_reject")
 
-#: scope key a guard fills when it refuses: (guard name, detail without secrets)
-REFUSAL_KEY = "fastapi_ws_reject.refusal"
-#: scope keys for the policy of the guard that refused, and of the route a rejection was raised in
-POLICY_KEY = "fastapi_ws_reject.policy"
+#: scope key for the policy of the route a rejection was raised in (routes FastAPI copied on include)
 ROUTE_POLICY_KEY = "fastapi_ws_reject.route_policy"
 REJECTED_LOG = "Rejected websocket %s with %s %s%s"  # path, "status"/"close", code, " by guard: detail"
 
@@ -22,7 +21,7 @@ REJECTED_LOG = "Rejected websocket %s with %s %s%s"  # path, "status"/"close", c
 class RejectionEvent:
     """One rejection, as a listener sees it: never a token or a body."""
 
-    path: str
+    path: str  # as the client sent it, decoded: escape it before logging it yourself
     status_code: int
     close_code: int | None  # the close frame's code when the answer was a close (after accept, or by policy)
     guard: str | None  # the guard that refused, when one did
@@ -49,14 +48,25 @@ def on_reject(listener: Listener) -> Callable[[], None]:
     return lambda: _listeners.remove(listener)
 
 
-def report(scope: Scope, status_code: int, close_code: int | None) -> None:
-    guard, detail = scope.get(REFUSAL_KEY, (None, None))
-    path = scope.get("root_path", "") + scope.get("path", "")
+def report(scope: Scope, rejection: WebSocketRejection, close_code: int | None) -> None:
+    guard, detail = rejection.guard, rejection.detail
+    path, root_path = scope["path"], scope.get("root_path", "")
+    if not path.startswith(root_path):
+        path = root_path + path  # a server from before ASGI 3 put root_path outside path
     if logger.isEnabledFor(logging.INFO):
-        answer = ("close", close_code) if close_code is not None else ("status", status_code)
-        logger.info(REJECTED_LOG, path, *answer, f" by {guard}: {detail}" if guard else "")
+        answer = ("close", close_code) if close_code is not None else ("status", rejection.status_code)
+        by = f" by {escape(guard)}: {escape(detail or '')}" if guard else ""
+        logger.info(REJECTED_LOG, escape(path), *answer, by)
     if _listeners:
         client = scope.get("client")
-        event = RejectionEvent(path, status_code, close_code, guard, detail, client[0] if client else None)
+        event = RejectionEvent(path, rejection.status_code, close_code, guard, detail, client[0] if client else None)
         for listener in list(_listeners):
             listener(event)
+
+
+def escape(text: str) -> str:
+    """`text` fit for one log line: line breaks and other control characters written as escapes.
+
+    A path holds what the client sent (`%0A` decodes to a line break), so it could forge log lines.
+    """
+    return text if text.isprintable() else text.encode("unicode_escape").decode("ascii")

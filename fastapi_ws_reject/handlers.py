@@ -77,7 +77,6 @@ def _rejecting_handler(previous: Handler | None, policy: Policy) -> Handler:
         if connection is not None and isinstance(conn, WebSocket):
             route_policy = conn.scope.get(ROUTE_POLICY_KEY, policy)
             await send_rejection(conn.scope, conn.send, as_rejection(exc), connection.application_state, route_policy)
-            exc.__traceback__ = None  # Starlette 0.38 keeps it, and guards raise one instance every time
             return None
         if previous is None:
             raise exc

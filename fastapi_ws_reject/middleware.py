@@ -6,7 +6,6 @@ import contextlib
 import fnmatch
 import re
 from collections.abc import Iterable
-from typing import Any
 
 from starlette.requests import HTTPConnection
 from starlette.routing import Match
@@ -14,7 +13,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 from starlette.websockets import WebSocketState
 
 from ._sending import send_rejection
-from .guards.base import Guard
+from .guards.base import AnyGuard, HoldingGuard
 from .guards.composition import all_of
 from .policy import Policy, check_policy
 from .rejection import WebSocketRejection
@@ -35,17 +34,20 @@ class WebSocketGuardMiddleware:
     )
     ```
 
-    Patterns are shell-style (`fnmatch`: `*` also crosses `/`). A refused handshake gets the guard's
+    Patterns are shell-style (`fnmatch`: `*` also crosses `/`) and match the path the app's routes see, without
+    `root_path` (`uvicorn --root-path`, or the prefix of a `Mount`). A refused handshake gets the guard's
     rejection, as on a `RejectingRouter` route (or the fallback close where the server lacks the denial
     extension); HTTP requests pass untouched. A `ConnectionLimit` holds its slot until the app returns.
     With `not_found=True`, a websocket path that matches no route of the app is answered 404, where
-    Starlette would close it (a misleading 403). `policy` ("http", "close", "auto") is how refusals are sent.
+    Starlette would close it (a misleading 403); the guards run first, so a refused client learns nothing
+    about which paths exist, and 404 probes count toward a `RateLimit`. `policy` ("http", "close", "auto") is
+    how refusals are sent.
     """
 
     def __init__(
         self,
         app: ASGIApp,
-        guards: Iterable[Guard[Any]] = (),
+        guards: Iterable[AnyGuard] = (),
         *,
         include: Iterable[str] = ("*",),
         exclude: Iterable[str] = (),
@@ -57,9 +59,7 @@ class WebSocketGuardMiddleware:
             raise ValueError("WebSocketGuardMiddleware without guards or not_found=True does nothing; give a guard.")
         self.app = app
         self.guard = all_of(*guards) if guards else None
-        self.guards = self.guard.guards if self.guard else ()
-        # Guards that keep something for the socket's lifetime need a context; the others are just checked.
-        self.holding = any(type(guard).hold is not Guard.hold for guard in self.guards)
+        self.guards = guards
         self.include = _patterns("include", include)
         self.exclude = _patterns("exclude", exclude)
         self.everywhere = self.include.pattern == fnmatch.translate("*") and self.exclude.pattern == _NOTHING
@@ -67,40 +67,47 @@ class WebSocketGuardMiddleware:
         self.policy: Policy = check_policy(policy) or "http"
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "websocket" or not self._applies(scope["path"]):
+        if scope["type"] != "websocket" or not self._applies(route_path(scope)):
             await self.app(scope, receive, send)
-            return
-        if self.not_found and not _routed(scope):
-            await _reject(scope, send, NOT_FOUND, self.policy)
-            return
-        if self.guard is not None and self.holding:
-            await self._call_holding(self.guard, scope, receive, send)
             return
         connection = HTTPConnection(scope)
-        try:
-            for guard in self.guards:
-                await guard.check(connection)
-        except WebSocketRejection as rejection:
-            await _reject(scope, send, rejection, self.policy)
+        if isinstance(self.guard, HoldingGuard):
+            async with contextlib.AsyncExitStack() as held:
+                try:
+                    await held.enter_async_context(self.guard.hold(connection))
+                except WebSocketRejection as refusal:
+                    await send_rejection(scope, send, refusal, WebSocketState.CONNECTING, self.policy)
+                    return
+                await self._route(scope, receive, send)
+            return
+        if self.guard is not None:
+            try:
+                await self.guard.check(connection)
+            except WebSocketRejection as refusal:
+                await send_rejection(scope, send, refusal, WebSocketState.CONNECTING, self.policy)
+                return
+        await self._route(scope, receive, send)
+
+    async def _route(self, scope: Scope, receive: Receive, send: Send) -> None:
+        # After the guards, so that a refused client cannot probe which paths exist, and 404 probes count
+        # toward a RateLimit like any other handshake.
+        if self.not_found and not _routed(scope):
+            await send_rejection(scope, send, NOT_FOUND, WebSocketState.CONNECTING, self.policy)
             return
         await self.app(scope, receive, send)
-
-    async def _call_holding(self, guard: all_of, scope: Scope, receive: Receive, send: Send) -> None:
-        async with contextlib.AsyncExitStack() as held:
-            try:
-                await held.enter_async_context(guard.hold(HTTPConnection(scope)))
-            except WebSocketRejection as rejection:
-                await _reject(scope, send, rejection, self.policy)
-                return
-            await self.app(scope, receive, send)
 
     def _applies(self, path: str) -> bool:
         return self.everywhere or (bool(self.include.match(path)) and not self.exclude.match(path))
 
 
-async def _reject(scope: Scope, send: Send, rejection: WebSocketRejection, policy: Policy) -> None:
-    await send_rejection(scope, send, rejection, WebSocketState.CONNECTING, policy)
-    rejection.__traceback__ = None  # a guard raises the same instance every time; keep its traceback short
+def route_path(scope: Scope) -> str:
+    """The path the app's routes match: `path` without `root_path` (a `--root-path` or a `Mount`), as Starlette
+    routes it. Matching the full path would let `include=["/ws/*"]` miss `/api/ws/x` that routing serves."""
+    path: str = scope["path"]
+    root_path: str = scope.get("root_path", "")
+    if root_path and path.startswith(root_path) and (len(path) == len(root_path) or path[len(root_path)] == "/"):
+        return path[len(root_path) :]
+    return path
 
 
 def _patterns(name: str, patterns: Iterable[str]) -> re.Pattern[str]:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import inspect
 import json
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from typing import Any
 
 from fastapi.encoders import jsonable_encoder
@@ -42,6 +42,9 @@ class WebSocketRejection(Exception):
     close_code: int
     reason: str
     policy: Policy | None
+    #: set on the copy a guard raises when it refuses: its name, and a log-safe detail (never a secret)
+    guard: str | None = None
+    detail: str | None = None
 
     def __init__(
         self,
@@ -88,16 +91,28 @@ class WebSocketRejection(Exception):
                 f"{type(response).__name__} has no body to send in one piece; "
                 "a rejection needs a Response whose body is known (not a StreamingResponse or FileResponse)."
             )
-        raw_headers = [
-            encode_header(name.decode("latin-1"), value.decode("latin-1"))
+        # The response computed its own content-length; every other header is checked as the constructor checks.
+        raw_headers = _encode_header_pairs(
+            (name.decode("latin-1"), value.decode("latin-1"))
             for name, value in response.raw_headers
             if name.lower() != b"content-length"
-        ]
+        )
         rejection = cls.__new__(cls)
         if reason is None:
             reason = _text_of(body, Headers(raw=raw_headers).get("content-type", ""))
         rejection._setup(check_status_code(response.status_code), body, raw_headers, close_code, reason, policy)
         return rejection
+
+    def _refusal(self, guard: str, detail: str, policy: Policy | None = None) -> WebSocketRejection:
+        """A fresh copy of this rejection for one refusal by `guard`: the rendered bytes are shared,
+        the traceback, `guard`, `detail` and (when this rejection has none) `policy` are its own."""
+        refusal = type(self).__new__(type(self))
+        refusal.__dict__.update(self.__dict__)
+        refusal.args = self.args
+        refusal.guard, refusal.detail = guard, detail
+        if refusal.policy is None:
+            refusal.policy = policy
+        return refusal
 
     @property
     def headers(self) -> Headers:
@@ -167,7 +182,11 @@ def _encode_headers(headers: Mapping[str, str] | None) -> RawHeaders:
         return []
     if not isinstance(headers, Mapping):
         raise TypeError(f"headers must be a mapping of str to str, got {type(headers).__name__}.")
-    raw_headers = [encode_header(name, value) for name, value in headers.items()]
+    return _encode_header_pairs(headers.items())
+
+
+def _encode_header_pairs(headers: Iterable[tuple[str, str]]) -> RawHeaders:
+    raw_headers = [encode_header(name, value) for name, value in headers]
     for framing in (b"content-length", b"transfer-encoding"):
         if _has(raw_headers, framing):
             raise ValueError(

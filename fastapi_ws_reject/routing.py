@@ -142,7 +142,5 @@ def _rejecting(session_app: SessionApp, policy: Policy) -> SessionApp:
             await send_rejection(
                 websocket.scope, websocket.send, as_rejection(exc), websocket.application_state, policy
             )
-            # A guard raises the same instance for every handshake; keep its traceback from growing.
-            exc.__traceback__ = None
 
     return rejecting_app

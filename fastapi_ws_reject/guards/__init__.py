@@ -1,6 +1,7 @@
 """Guards: checks configured once, used through `Depends`, `all_of` / `any_of` and `WebSocketGuardMiddleware`."""
 
 from .base import Guard as Guard
+from .base import HoldingGuard as HoldingGuard
 from .checks import reject_unless as reject_unless
 from .checks import ws_guard as ws_guard
 from .composition import all_of as all_of
@@ -25,6 +26,7 @@ __all__ = [
     "BearerToken",
     "ConnectionLimit",
     "Guard",
+    "HoldingGuard",
     "IPFilter",
     "InMemoryBackend",
     "LimitBackend",

@@ -4,15 +4,14 @@ import functools
 import inspect
 import itertools
 from collections.abc import Awaitable, Callable, Mapping
-from typing import Annotated, Any, TypeVar
+from typing import Any, TypeVar
 
-from fastapi import Depends, WebSocket
+from fastapi import Depends
 
-from ..handlers import track
 from ..policy import Policy
 from ..rejection import WebSocketRejection
-from ._timeout import DEFAULT_TIMEOUT_REJECTION, timed_guard
-from .base import checks_by_raising
+from ._check import CheckGuard
+from .base import AnyGuard, Guard, HoldingGuard, is_guard
 
 Endpoint = TypeVar("Endpoint", bound=Callable[..., Awaitable[Any]])
 
@@ -20,7 +19,7 @@ _guard_numbers = itertools.count()
 
 
 def ws_guard(
-    check: Callable[..., Any],
+    check: Callable[..., Any] | AnyGuard,
     *,
     rejection: WebSocketRejection | None = None,
     status_code: int | None = None,
@@ -32,8 +31,8 @@ def ws_guard(
     policy: Policy | None = None,
     timeout: float | None = None,
     timeout_rejection: WebSocketRejection | None = None,
-) -> Callable[..., Awaitable[Any]]:
-    """A dependency that rejects the handshake unless `check` returns something truthy, and returns it.
+) -> AnyGuard:
+    """A guard that rejects the handshake unless `check` returns something truthy, and returns its value.
 
     `check` is itself a FastAPI dependency (sync or async; it may take `WebSocket`, `Query`, `Header`,
     `Cookie`, path parameters and other `Depends`) and may raise its own `WebSocketRejection`.
@@ -44,39 +43,34 @@ def ws_guard(
         ...
     ```
 
-    The rejection is `rejection`, or one built from the other keyword arguments (status 403 by default).
-    With `timeout` (seconds), a check that has not answered in time is abandoned and the handshake gets
-    `timeout_rejection` (default 503). The timeout covers the check's own body, not its sub-dependencies,
-    and cannot stop a sync check's thread, only stop waiting for it.
+    The rejection is `rejection`, or one built from the other keyword arguments (status 403 by default);
+    `policy` is how it is sent before accept. With `timeout` (seconds), a check that has not answered in time
+    is abandoned and the handshake gets `timeout_rejection` (default 503). The timeout covers the check's own
+    body, not its sub-dependencies, and cannot stop a sync check's thread, only stop waiting for it.
+
+    The result is a `Guard`: a check that takes only the connection (`WebSocket` or `HTTPConnection`) also
+    works in `all_of` / `any_of` and `WebSocketGuardMiddleware`. Given a guard, `ws_guard` returns it (with
+    `timeout`, a guard that times its check); the guard's own `rejection=` and `policy=` configure it.
     """
-    refusal = _configured_rejection(
-        rejection,
-        status_code=status_code,
-        body=body,
-        headers=headers,
-        media_type=media_type,
-        close_code=close_code,
-        reason=reason,
-        policy=policy,
-    )
-
-    if timeout is not None:
-        guard = timed_guard(check, refusal, timeout, timeout_rejection or DEFAULT_TIMEOUT_REJECTION)
-    else:
-        raising = checks_by_raising(check)
-
-        async def guard(websocket: WebSocket, value: Annotated[Any, Depends(check)]) -> Any:
-            if value or raising:
-                return value
-            track(websocket)
-            raise refusal
-
-    guard.__name__ = guard.__qualname__ = f"ws_guard({getattr(check, '__name__', type(check).__name__)})"
-    return guard
+    fields = {
+        "rejection": rejection,
+        "status_code": status_code,
+        "body": body,
+        "headers": headers,
+        "media_type": media_type,
+        "close_code": close_code,
+        "reason": reason,
+        "policy": policy,
+    }
+    if is_guard(check):
+        assert isinstance(check, (Guard, HoldingGuard))
+        return _guard_as_given(check, fields, timeout, timeout_rejection)
+    refusal = _configured_rejection(**{name: value for name, value in fields.items() if name != "policy"})
+    return CheckGuard(check, rejection=refusal, policy=policy, timeout=timeout, timeout_rejection=timeout_rejection)
 
 
 def reject_unless(
-    check: Callable[..., Any],
+    check: Callable[..., Any] | AnyGuard,
     *,
     rejection: WebSocketRejection | None = None,
     status_code: int | None = None,
@@ -134,6 +128,30 @@ def reject_unless(
         return guarded  # type: ignore[return-value]
 
     return decorate
+
+
+def _guard_as_given(
+    guard: AnyGuard, fields: dict[str, Any], timeout: float | None, timeout_rejection: WebSocketRejection | None
+) -> AnyGuard:
+    given = sorted(name for name, value in fields.items() if value is not None)
+    if given:
+        raise TypeError(
+            f"ws_guard({guard.name}) got {', '.join(given)}, but a guard brings its own answer; configure the "
+            f"guard instead: {guard.name}(..., rejection=WebSocketRejection(...), policy=...)."
+        )
+    if timeout is None:
+        return guard
+    if isinstance(guard, HoldingGuard):
+        raise TypeError(
+            f"timeout= times a check; {guard.name} holds a slot while the socket lives and cannot be timed."
+        )
+    return CheckGuard(
+        guard.check,
+        rejection=guard.rejection,
+        policy=guard.policy,
+        timeout=timeout,
+        timeout_rejection=timeout_rejection,
+    )
 
 
 def _configured_rejection(rejection: WebSocketRejection | None, **fields: Any) -> WebSocketRejection:

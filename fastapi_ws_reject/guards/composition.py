@@ -1,99 +1,162 @@
-"""`all_of` and `any_of`: one guard made of several, answering with the first failing guard's rejection."""
+"""`all_of` and `any_of`: one guard made of several."""
+
+from __future__ import annotations
 
 import contextlib
 from collections.abc import AsyncIterator
 from typing import Any
 
-from fastapi import WebSocket
 from starlette.requests import HTTPConnection
 
 from ..rejection import WebSocketRejection
-from .base import Guard
+from .base import AnyGuard, Guard, HoldingGuard, hold, is_guard
 
 
-def _check_safe(guards: tuple[Guard[Any], ...]) -> None:
+def all_of(*guards: AnyGuard) -> AnyGuard:
+    """One guard: every guard must pass, in order; the value is the tuple of their values.
+
+    ```python
+    Depends(all_of(OriginGuard([...], allow_missing=False), BearerToken(verify), RateLimit(10, per=60)))
+    ```
+
+    The first guard that refuses answers with its own rejection, and the guards after it do not run.
+    """
+    checked = _composable("all_of", guards)
+    return _HoldingAllOf(checked) if _holds(checked) else _AllOf(checked)
+
+
+def any_of(*guards: AnyGuard) -> AnyGuard:
+    """One guard: the first guard that passes gives the value; when none does, the first guard's refusal answers.
+
+    ```python
+    Depends(any_of(BearerToken(verify_user), APIKey(verify_service)))
+    ```
+
+    A guard that refused leaves nothing behind: only the refusal that is sent (or none) reaches the log.
+    """
+    checked = _composable("any_of", guards)
+    return _HoldingAnyOf(checked) if _holds(checked) else _AnyOf(checked)
+
+
+def _composable(name: str, guards: tuple[Any, ...]) -> tuple[AnyGuard, ...]:
+    if not guards:
+        raise TypeError(f"{name}() needs at least one guard.")
+    for guard in guards:
+        if not is_guard(guard):
+            raise TypeError(
+                f"{name}() composes guards (OriginGuard, BearerToken, RateLimit, ws_guard(check)...), "
+                f"got {guard!r}; wrap a plain function in ws_guard(...) first."
+            )
+        standalone = getattr(guard, "standalone", True)
+        if not standalone:
+            raise TypeError(
+                f"{name}() cannot run {guard.name}: its check takes FastAPI parameters that only a route can "
+                "solve; give it to the route with Depends(...) instead, or make the check take only the connection."
+            )
+    _check_safe(guards)
+    return guards
+
+
+def _holds(guards: tuple[AnyGuard, ...]) -> bool:
+    return any(isinstance(guard, HoldingGuard) for guard in guards)
+
+
+def _check_safe(guards: tuple[AnyGuard, ...]) -> None:
     from .origin import OriginGuard
 
     any_origin = any(isinstance(guard, OriginGuard) and guard.any_origin for guard in guards)
-    cookies = any(getattr(guard, "reads_cookies", False) for guard in guards)
-    if any_origin and cookies:
+    if any_origin and any(getattr(guard, "reads_cookies", False) for guard in guards):
         raise ValueError(
             "An OriginGuard that allows '*' beside a guard that reads cookies lets any site use your users' "
             "cookies (Cross-Site WebSocket Hijacking); list your origins instead of '*'."
         )
 
 
-class _Composite(Guard[Any]):
-    def __init__(self, guards: tuple[Guard[Any], ...]) -> None:
-        if not guards or not all(isinstance(guard, Guard) for guard in guards):
-            raise TypeError("Compose guards of this library (OriginGuard, BearerToken, RateLimit...), at least one.")
-        _check_safe(guards)
-        self.guards = guards
-        self.rejection = guards[0].rejection
+class _Composite:
+    guards: tuple[AnyGuard, ...]
+    label: str
 
     @property
     def name(self) -> str:
-        return f"{type(self).__name__}({', '.join(guard.name for guard in self.guards)})"
+        return f"{self.label}({', '.join(guard.name for guard in self.guards)})"
 
     @property
     def reads_cookies(self) -> bool:
         return any(getattr(guard, "reads_cookies", False) for guard in self.guards)
 
-    async def __call__(self, websocket: WebSocket) -> AsyncIterator[Any]:  # type: ignore[override]
-        async with self.hold(websocket) as value:
+
+@contextlib.asynccontextmanager
+async def _all(guards: tuple[AnyGuard, ...], connection: HTTPConnection) -> AsyncIterator[tuple[Any, ...]]:
+    async with contextlib.AsyncExitStack() as held:
+        yield tuple([await held.enter_async_context(hold(guard, connection)) for guard in guards])
+
+
+@contextlib.asynccontextmanager
+async def _any(guards: tuple[AnyGuard, ...], connection: HTTPConnection) -> AsyncIterator[Any]:
+    first: WebSocketRejection | None = None
+    for guard in guards:
+        held = hold(guard, connection)
+        try:
+            value = await held.__aenter__()
+        except WebSocketRejection as refusal:
+            first = first or refusal
+            continue
+        try:
             yield value
+        except BaseException as exc:
+            if not await held.__aexit__(type(exc), exc, exc.__traceback__):
+                raise
+        else:
+            await held.__aexit__(None, None, None)
+        return
+    assert first is not None
+    raise first
+
+
+class _AllOf(_Composite, Guard[tuple[Any, ...]]):
+    label = "all_of"
+
+    def __init__(self, guards: tuple[AnyGuard, ...]) -> None:
+        self.guards = guards
+        super().__init__(rejection=guards[0].rejection)
+
+    async def check(self, connection: HTTPConnection) -> tuple[Any, ...]:
+        values = []
+        for guard in self.guards:
+            assert isinstance(guard, Guard)
+            values.append(await guard.check(connection))
+        return tuple(values)
+
+
+class _AnyOf(_Composite, Guard[Any]):
+    label = "any_of"
+
+    def __init__(self, guards: tuple[AnyGuard, ...]) -> None:
+        self.guards = guards
+        super().__init__(rejection=guards[0].rejection)
 
     async def check(self, connection: HTTPConnection) -> Any:
-        async with self.hold(connection) as value:
+        async with _any(self.guards, connection) as value:
             return value
 
 
-class all_of(_Composite):  # noqa: N801 - reads as a function, like FastAPI's `Depends`
-    """Every guard must pass, in order; the value is the tuple of their values.
+class _HoldingAllOf(_Composite, HoldingGuard[tuple[Any, ...]]):
+    label = "all_of"
 
-    ```python
-    Depends(all_of(OriginGuard([...], allow_missing=False), BearerToken(verify), RateLimit(10, per=60)))
-    ```
-    """
+    def __init__(self, guards: tuple[AnyGuard, ...]) -> None:
+        self.guards = guards
+        super().__init__(rejection=guards[0].rejection)
 
-    def __init__(self, *guards: Guard[Any]) -> None:
-        super().__init__(guards)
-
-    @contextlib.asynccontextmanager
-    async def hold(self, connection: HTTPConnection) -> AsyncIterator[tuple[Any, ...]]:
-        async with contextlib.AsyncExitStack() as held:
-            yield tuple([await held.enter_async_context(guard.hold(connection)) for guard in self.guards])
+    def hold(self, connection: HTTPConnection) -> contextlib.AbstractAsyncContextManager[tuple[Any, ...]]:
+        return _all(self.guards, connection)
 
 
-class any_of(_Composite):  # noqa: N801
-    """The first guard that passes gives the value; when none does, the first guard's rejection answers.
+class _HoldingAnyOf(_Composite, HoldingGuard[Any]):
+    label = "any_of"
 
-    ```python
-    Depends(any_of(BearerToken(verify_user), APIKey(verify_service)))
-    ```
-    """
+    def __init__(self, guards: tuple[AnyGuard, ...]) -> None:
+        self.guards = guards
+        super().__init__(rejection=guards[0].rejection)
 
-    def __init__(self, *guards: Guard[Any]) -> None:
-        super().__init__(guards)
-
-    @contextlib.asynccontextmanager
-    async def hold(self, connection: HTTPConnection) -> AsyncIterator[Any]:
-        first: WebSocketRejection | None = None
-        for guard in self.guards:
-            try:
-                held = guard.hold(connection)
-                value = await held.__aenter__()
-            except WebSocketRejection as rejection:
-                rejection.__traceback__ = None
-                first = first or rejection
-                continue
-            try:
-                yield value
-            except BaseException as exc:
-                if not await held.__aexit__(type(exc), exc, exc.__traceback__):
-                    raise
-            else:
-                await held.__aexit__(None, None, None)
-            return
-        assert first is not None
-        raise first
+    def hold(self, connection: HTTPConnection) -> contextlib.AbstractAsyncContextManager[Any]:
+        return _any(self.guards, connection)

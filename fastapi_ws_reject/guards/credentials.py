@@ -16,7 +16,8 @@ from typing import Generic, Literal, TypeVar
 
 from starlette.requests import HTTPConnection
 
-from ..policy import Policy, check_policy
+from .._sending import CREDENTIAL_MARKERS
+from ..policy import Policy
 from ..rejection import WebSocketRejection
 from .base import Guard
 from .subprotocols import offered_subprotocols
@@ -83,11 +84,14 @@ class _CredentialGuard(Guard[Authenticated[P]]):
         self.query = query or self.query
         self.cookie = cookie or self.cookie
         self.subprotocol_marker = subprotocol_marker or self.subprotocol_marker
+        CREDENTIAL_MARKERS.add(self.subprotocol_marker)
         self.accept_subprotocols = tuple(accept_subprotocols)
         self.realm = realm
-        self.rejection = rejection or self._unauthorized(None)
+        super().__init__(rejection=rejection, policy=policy)
         self._invalid = rejection or self._unauthorized("invalid_token")
-        self.policy = check_policy(policy)
+
+    def make_rejection(self) -> WebSocketRejection:
+        return self._unauthorized(None)
 
     @property
     def reads_cookies(self) -> bool:
@@ -100,7 +104,8 @@ class _CredentialGuard(Guard[Authenticated[P]]):
         credential, source = found
         verified = self.verify(credential)
         principal = await verified if inspect.isawaitable(verified) else verified
-        if principal is None:
+        if not principal:
+            # One rule for verifiers, as for ws_guard: a falsy answer (None, False, 0, "") refuses.
             self.refuse(connection, f"invalid {self.scheme} credential from {source}", self._invalid)
         subprotocol = self._subprotocol(connection) if source == "subprotocol" else None
         return Authenticated(principal, source, subprotocol)

@@ -13,12 +13,11 @@ from functools import lru_cache
 from typing import Protocol
 
 import anyio
-from fastapi import WebSocket
 from starlette.requests import HTTPConnection
 
-from ..policy import Policy, check_policy
+from ..policy import Policy
 from ..rejection import WebSocketRejection
-from .base import Guard
+from .base import Guard, HoldingGuard
 
 Key = Callable[[HTTPConnection], "str | Awaitable[str]"]
 
@@ -90,7 +89,7 @@ def _positive_int(name: str, value: object) -> int:
     return value
 
 
-class _Limit(Guard[str]):
+class _Limit:
     def __init__(self, key: Key, backend: LimitBackend | None, namespace: str) -> None:
         self.key = key
         self.backend: LimitBackend = backend or InMemoryBackend()
@@ -101,7 +100,7 @@ class _Limit(Guard[str]):
         return await key if isinstance(key, Awaitable) else key
 
 
-class RateLimit(_Limit):
+class RateLimit(_Limit, Guard[str]):
     """At most `limit` handshakes per `per` seconds for each key (default: the client address).
 
     ```python
@@ -122,14 +121,16 @@ class RateLimit(_Limit):
         rejection: WebSocketRejection | None = None,
         policy: Policy | None = None,
     ) -> None:
-        super().__init__(key, backend, namespace)
+        _Limit.__init__(self, key, backend, namespace)
         self.limit = _positive_int("limit", limit)
         if isinstance(per, bool) or not isinstance(per, (int, float)) or per <= 0:
             raise ValueError(f"per must be a positive number of seconds, got {per!r}.")
         self.per = float(per)
-        self.rejection = rejection or _too_many("too many handshakes", 1)
+        Guard.__init__(self, rejection=rejection, policy=policy)
         self._custom = rejection is not None
-        self.policy = check_policy(policy)
+
+    def make_rejection(self) -> WebSocketRejection:
+        return _too_many("too many handshakes", 1)
 
     async def check(self, connection: HTTPConnection) -> str:
         key = await self._key(connection)
@@ -140,7 +141,7 @@ class RateLimit(_Limit):
         return key
 
 
-class ConnectionLimit(_Limit):
+class ConnectionLimit(_Limit, HoldingGuard[str]):
     """At most `limit` open sockets for each key (default: the client address; for example per user).
 
     ```python
@@ -164,20 +165,13 @@ class ConnectionLimit(_Limit):
         rejection: WebSocketRejection | None = None,
         policy: Policy | None = None,
     ) -> None:
-        super().__init__(key, backend, namespace)
+        _Limit.__init__(self, key, backend, namespace)
         self.limit = _positive_int("limit", limit)
-        self.rejection = rejection or _too_many("too many open sockets", _positive_int("retry_after", retry_after))
-        self.policy = check_policy(policy)
+        self.retry_after = _positive_int("retry_after", retry_after)
+        HoldingGuard.__init__(self, rejection=rejection, policy=policy)
 
-    async def __call__(self, websocket: WebSocket) -> AsyncIterator[str]:  # type: ignore[override]
-        async with self.hold(websocket) as key:
-            yield key
-
-    async def check(self, connection: HTTPConnection) -> str:
-        raise TypeError(
-            "ConnectionLimit holds a slot for the socket's lifetime; use it with Depends, ws_guard, "
-            "reject_unless, all_of/any_of or WebSocketGuardMiddleware, which give the slot back."
-        )
+    def make_rejection(self) -> WebSocketRejection:
+        return _too_many("too many open sockets", self.retry_after)
 
     @contextlib.asynccontextmanager
     async def hold(self, connection: HTTPConnection) -> AsyncIterator[str]:

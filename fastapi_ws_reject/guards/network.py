@@ -1,9 +1,10 @@
-"""`IPFilter`: allow or deny client addresses by CIDR range, reading proxy headers only from trusted proxies."""
+"""`IPFilter`: allow or deny client addresses by CIDR range, reading a proxy header only from trusted proxies."""
 
 from __future__ import annotations
 
 import ipaddress
-from collections.abc import Iterable
+import re
+from collections.abc import Callable, Iterable
 
 from starlette.requests import HTTPConnection
 
@@ -14,14 +15,11 @@ from .base import Guard
 IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
 IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
 
-
-def _networks(name: str, ranges: Iterable[str]) -> tuple[IPNetwork, ...]:
-    if isinstance(ranges, str):
-        raise TypeError(f"{name} must be a list of addresses or CIDR ranges, not a string; write [{ranges!r}].")
-    try:
-        return tuple(ipaddress.ip_network(entry, strict=False) for entry in ranges)
-    except ValueError as exc:
-        raise ValueError(f"{name}: {exc}; write addresses or CIDR ranges such as '10.0.0.0/8' or '::1'.") from None
+#: the headers a trusted proxy may write the client's address in, as `proxy_header` names them
+PROXY_HEADERS = ("x-forwarded-for", "forwarded")
+# RFC 7239 section 6: a port is digits, or "_" and letters for an obfuscated one.
+_PORT = re.compile(r":(?:[0-9]{1,5}|_[A-Za-z0-9._-]+)")
+_QUOTED = re.compile(r'"((?:[^"\\]|\\.)*)"')
 
 
 class IPFilter(Guard[IPAddress]):
@@ -31,9 +29,16 @@ class IPFilter(Guard[IPAddress]):
     office_only = IPFilter(allow=["10.0.0.0/8", "192.168.1.0/24"], trusted_proxies=["127.0.0.1"])
     ```
 
-    The address is the peer's, unless the peer is in `trusted_proxies`: then it is the nearest address in
-    `Forwarded: for=` or `X-Forwarded-For` that is not itself a trusted proxy. Headers from other peers are
-    ignored, since anyone can send them. Refuses with 403.
+    The client is the peer, unless the peer is in `trusted_proxies`. Then it is read from `proxy_header`, the
+    header those proxies write: `"x-forwarded-for"` (the default, as nginx and uvicorn write it) or
+    `"forwarded"` (RFC 7239 `for=`); the other header is ignored, since a client can send it. Every line of
+    the header counts, in order, and the client is the rightmost hop that is not a trusted proxy (the first hop
+    when all are). Hops may carry a port (`203.0.113.9:4711`, `[2001:db8::1]:4711`). A hop that is no
+    address (`unknown`, `_hidden`, anything unreadable) leaves the client unknown, and an unknown client is
+    refused: a hop further left was written by someone no proxy vouches for.
+
+    IPv4-mapped IPv6 addresses (`::ffff:203.0.113.9`, as a dual-stack socket shows IPv4 peers) are IPv4,
+    in peers, hops and the configured ranges alike. Refuses with 403.
     """
 
     def __init__(
@@ -42,12 +47,14 @@ class IPFilter(Guard[IPAddress]):
         allow: Iterable[str] = (),
         deny: Iterable[str] = (),
         trusted_proxies: Iterable[str] = (),
+        proxy_header: str = "x-forwarded-for",
         rejection: WebSocketRejection | None = None,
         policy: Policy | None = None,
     ) -> None:
         self.allow = _networks("allow", allow)
         self.deny = _networks("deny", deny)
         self.trusted_proxies = _networks("trusted_proxies", trusted_proxies)
+        self.proxy_header = _proxy_header(proxy_header)
         if not self.allow and not self.deny:
             raise ValueError("IPFilter with neither allow nor deny lets everyone in; give at least one range.")
         self.rejection = rejection or WebSocketRejection(403, "address not allowed")
@@ -57,51 +64,139 @@ class IPFilter(Guard[IPAddress]):
         address = self.client_address(connection)
         if address is None:
             self.refuse(connection, "no client address")
-        if any(address in network for network in self.deny) or (
-            self.allow and not any(address in network for network in self.allow)
-        ):
+        if _within(address, self.deny) or (self.allow and not _within(address, self.allow)):
             self.refuse(connection, f"address {address} not allowed")
         return address
 
     def client_address(self, connection: HTTPConnection) -> IPAddress | None:
-        peer = _parse(connection.client.host if connection.client else None)
-        if peer is None or not self._trusted(peer):
-            return peer
-        hops = _forwarded_for(connection.headers.get("forwarded")) or [
-            hop.strip() for hop in connection.headers.get("x-forwarded-for", "").split(",") if hop.strip()
-        ]
-        for hop in reversed(hops):
-            address = _parse(hop)
-            if address is None:
-                return None
-            if not self._trusted(address):
-                return address
-        return peer
-
-    def _trusted(self, address: IPAddress) -> bool:
-        return any(address in network for network in self.trusted_proxies)
+        """The client's address by the rule above, or None when it cannot be told."""
+        return _client_address(connection, self.trusted_proxies, self.proxy_header)
 
 
-def _parse(value: str | None) -> IPAddress | None:
-    if not value:
-        return None
+def client_host_behind_proxies(
+    *, trusted_proxies: Iterable[str], proxy_header: str = "x-forwarded-for"
+) -> Callable[[HTTPConnection], str]:
+    """A limit key: the client's address found by `IPFilter`'s rule, for clients behind `trusted_proxies`.
+
+    ```python
+    per_client = RateLimit(10, per=60, key=client_host_behind_proxies(trusted_proxies=["10.0.0.0/8"]))
+    ```
+
+    Clients whose address cannot be told share the key "unknown": a made-up header buys no fresh count.
+    """
+    proxies = _networks("trusted_proxies", trusted_proxies)
+    header = _proxy_header(proxy_header)
+
+    def client_host(connection: HTTPConnection) -> str:
+        address = _client_address(connection, proxies, header)
+        return "unknown" if address is None else str(address)
+
+    return client_host
+
+
+def _networks(name: str, ranges: Iterable[str]) -> tuple[IPNetwork, ...]:
+    if isinstance(ranges, str):
+        raise TypeError(f"{name} must be a list of addresses or CIDR ranges, not a string; write [{ranges!r}].")
     try:
-        return ipaddress.ip_address(value)
+        return tuple(_ipv4_if_mapped_network(ipaddress.ip_network(entry, strict=False)) for entry in ranges)
+    except ValueError as exc:
+        raise ValueError(f"{name}: {exc}; write addresses or CIDR ranges such as '10.0.0.0/8' or '::1'.") from None
+
+
+def _proxy_header(name: str) -> str:
+    if not isinstance(name, str) or name.lower() not in PROXY_HEADERS:
+        raise ValueError(
+            f"proxy_header must be 'x-forwarded-for' or 'forwarded', the one header your trusted proxies write; "
+            f"got {name!r}."
+        )
+    return name.lower()
+
+
+def _client_address(
+    connection: HTTPConnection, trusted_proxies: tuple[IPNetwork, ...], proxy_header: str
+) -> IPAddress | None:
+    client = _address(connection.client.host) if connection.client else None
+    if client is None or not _within(client, trusted_proxies):
+        return client
+    read = _x_forwarded_for if proxy_header == "x-forwarded-for" else _forwarded
+    # RFC 9110 section 5.3: repeated lines are one list in order; a proxy may append its own line.
+    hops = [hop for line in connection.headers.getlist(proxy_header) for hop in read(line)]
+    for hop in reversed(hops):
+        if hop is None:
+            return None
+        client = hop
+        if not _within(hop, trusted_proxies):
+            break
+    return client
+
+
+def _x_forwarded_for(line: str) -> list[IPAddress | None]:
+    return [_hop(hop) for hop in line.split(",") if hop.strip()]
+
+
+def _forwarded(line: str) -> list[IPAddress | None]:
+    elements = _split_outside_quotes(line, ",")
+    if elements is None:  # an open quote would swallow whatever a proxy appended to the line
+        return [None]
+    return [_forwarded_for(element) for element in elements if element.strip()]
+
+
+def _forwarded_for(element: str) -> IPAddress | None:
+    pairs = [pair.strip().partition("=") for pair in _split_outside_quotes(element, ";") or ()]
+    values = [value for name, _, value in pairs if name.lower() == "for"]
+    if len(values) != 1:  # RFC 7239 section 4: no for= names no client; two are not allowed
+        return None
+    quoted = _QUOTED.fullmatch(values[0])
+    if quoted:
+        return _hop(re.sub(r"\\(.)", r"\1", quoted[1]))
+    return None if '"' in values[0] else _hop(values[0])
+
+
+def _split_outside_quotes(text: str, separator: str) -> list[str] | None:
+    parts, start, quoted, escaped = [], 0, False, False
+    for index, char in enumerate(text):
+        if escaped:
+            escaped = False
+        elif quoted and char == "\\":
+            escaped = True
+        elif char == '"':
+            quoted = not quoted
+        elif char == separator and not quoted:
+            parts.append(text[start:index])
+            start = index + 1
+    return None if quoted else [*parts, text[start:]]
+
+
+def _hop(text: str) -> IPAddress | None:
+    host = text.strip()
+    if host.startswith("["):
+        host, bracket, port = host[1:].partition("]")
+        if not bracket or (port and not _PORT.fullmatch(port)):
+            return None
+    elif host.count(":") == 1:  # IPv4 and a port; a bare IPv6 address has two colons or more
+        host, port = host.split(":")
+        if not _PORT.fullmatch(f":{port}"):
+            return None
+    return _address(host)
+
+
+def _address(text: str) -> IPAddress | None:
+    """`text` as an IP address, an IPv4-mapped one as IPv4; None when it is no address."""
+    try:
+        address = ipaddress.ip_address(text)
     except ValueError:
         return None
+    if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
+        return address.ipv4_mapped
+    return address
 
 
-def _forwarded_for(header: str | None) -> list[str]:
-    # RFC 7239: Forwarded: for=192.0.2.43, for="[2001:db8::1]:4711";proto=https
-    hops = []
-    for element in (header or "").split(","):
-        for pair in element.split(";"):
-            name, _, value = pair.strip().partition("=")
-            if name.lower() == "for":
-                value = value.strip('"')
-                if value.startswith("["):
-                    value = value[1 : value.find("]")]
-                elif value.count(":") == 1:
-                    value = value.split(":")[0]
-                hops.append(value)
-    return hops
+def _ipv4_if_mapped_network(network: IPNetwork) -> IPNetwork:
+    mapped = network.network_address.ipv4_mapped if isinstance(network, ipaddress.IPv6Network) else None
+    if mapped is None or network.prefixlen < 96:
+        return network
+    return ipaddress.IPv4Network((mapped, network.prefixlen - 96))
+
+
+def _within(address: IPAddress, networks: Iterable[IPNetwork]) -> bool:
+    return any(address in network for network in networks)

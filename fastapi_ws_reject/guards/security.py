@@ -11,7 +11,7 @@ from fastapi.security.http import HTTPBasic, HTTPDigest
 from starlette.exceptions import HTTPException
 from starlette.requests import HTTPConnection
 
-from ..policy import Policy, check_policy
+from ..policy import Policy
 from ..rejection import WebSocketRejection
 from .base import Guard
 
@@ -43,10 +43,12 @@ class ws_security(Guard[T]):  # noqa: N801 - used like FastAPI's `Security(...)`
         if not callable(scheme):
             raise TypeError(f"ws_security takes a FastAPI security scheme such as HTTPBearer(), got {scheme!r}.")
         self.scheme = scheme
-        self.rejection = rejection or WebSocketRejection(
-            401, {"detail": "Not authenticated"}, headers={"WWW-Authenticate": _challenge(scheme)}
+        super().__init__(rejection=rejection, policy=policy)
+
+    def make_rejection(self) -> WebSocketRejection:
+        return WebSocketRejection(
+            401, {"detail": "Not authenticated"}, headers={"WWW-Authenticate": _challenge(self.scheme)}
         )
-        self.policy = check_policy(policy)
 
     @property
     def name(self) -> str:

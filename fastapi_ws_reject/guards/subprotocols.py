@@ -6,7 +6,7 @@ from collections.abc import Iterable
 
 from starlette.requests import HTTPConnection
 
-from ..policy import Policy, check_policy
+from ..policy import Policy
 from ..rejection import WebSocketRejection
 from .base import Guard
 
@@ -35,16 +35,19 @@ class RequireSubprotocol(Guard[str]):
         self.supported = tuple(supported)
         if not self.supported:
             raise ValueError("RequireSubprotocol needs at least one supported subprotocol.")
-        self.rejection = rejection or WebSocketRejection(
+        super().__init__(rejection=rejection, policy=policy)
+
+    def make_rejection(self) -> WebSocketRejection:
+        return WebSocketRejection(
             400, {"detail": "no supported subprotocol offered", "supported": list(self.supported)}
         )
-        self.policy = check_policy(policy)
 
     async def check(self, connection: HTTPConnection) -> str:
         offered = offered_subprotocols(connection)
         chosen = next((name for name in self.supported if name in offered), None)
         if chosen is None:
-            self.refuse(connection, f"offered subprotocols {offered} include none of {list(self.supported)}")
+            # What a client offers may carry a credential (a token after "bearer"): log how many, never which.
+            self.refuse(connection, f"none of the {len(offered)} offered subprotocols is supported")
         return chosen
 
 

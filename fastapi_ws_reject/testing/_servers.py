@@ -12,7 +12,7 @@ import sys
 import tempfile
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 
 from starlette.types import ASGIApp
@@ -64,6 +64,7 @@ def live_server(
     *,
     cwd: str | os.PathLike[str] | None = None,
     startup_timeout: float = 20.0,
+    server_args: Sequence[str] = (),
 ) -> Iterator[RunningServer]:
     """Serve `app` with a real server on a free 127.0.0.1 port; yield its base URL.
 
@@ -74,7 +75,8 @@ def live_server(
 
     `app` is an import path ("module:attribute", run in a subprocess from `cwd`, stopped by its PID) or,
     for uvicorn and hypercorn, the app object itself (run in a thread of this process). `server` is one of
-    `SERVERS`; `ws` picks uvicorn's websocket implementation (one of `UVICORN_WS`).
+    `SERVERS`; `ws` picks uvicorn's websocket implementation (one of `UVICORN_WS`). `server_args` are added
+    to the server's command line (`["--root-path", "/api"]`), for an app given by import path.
     """
     if server not in _COMMANDS:
         raise ValueError(f"server must be one of {', '.join(SERVERS)}, got {server!r}.")
@@ -82,8 +84,11 @@ def live_server(
         raise ValueError(f"ws must be one of {', '.join(UVICORN_WS)} for uvicorn, got {ws!r}.")
     name = f"{server}-{ws}" if server == "uvicorn" else server
     if isinstance(app, str):
-        with _subprocess(app, server, ws, name, Path(cwd or os.getcwd()), startup_timeout) as running:
+        command = [*_COMMANDS[server], *server_args]
+        with _subprocess(app, command, ws, name, Path(cwd or os.getcwd()), startup_timeout) as running:
             yield running
+    elif server_args:
+        raise TypeError("server_args need a server in its own process; pass the app as 'module:attribute'.")
     elif server in ("uvicorn", "hypercorn"):
         with _thread(app, server, ws, name, startup_timeout) as running:
             yield running
@@ -92,9 +97,11 @@ def live_server(
 
 
 @contextlib.contextmanager
-def _subprocess(app: str, server: str, ws: str, name: str, cwd: Path, timeout: float) -> Iterator[RunningServer]:
+def _subprocess(
+    app: str, command: list[str], ws: str, name: str, cwd: Path, timeout: float
+) -> Iterator[RunningServer]:
     port = free_port()
-    args = [part.format(app=app, port=port, ws=ws) for part in _COMMANDS[server]]
+    args = [part.format(app=app, port=port, ws=ws) for part in command]
     log_file = tempfile.NamedTemporaryFile(prefix=f"{name}-", suffix=".log", delete=False)  # noqa: SIM115
     path = os.pathsep.join([str(cwd), os.environ.get("PYTHONPATH", "")])
     env = {**os.environ, "PYTHONPATH": path, "PYTHONUNBUFFERED": "1"}

@@ -130,7 +130,7 @@ def test_guard_is_named_after_its_check() -> None:
     def is_admin() -> bool:
         return True  # pragma: no cover
 
-    assert ws_guard(is_admin).__name__ == "ws_guard(is_admin)"
+    assert ws_guard(is_admin).name == "ws_guard(is_admin)"
 
 
 def test_reject_unless_keeps_the_endpoint_parameters(deny: Deny) -> None:

@@ -5,7 +5,16 @@ from fastapi import FastAPI, WebSocket
 from starlette.testclient import TestClient
 from starlette.websockets import WebSocketDisconnect
 
-from fastapi_ws_reject import ConnectionLimit, InMemoryBackend, RateLimit, RejectingRouter, WebSocketGuardMiddleware
+from fastapi_ws_reject import (
+    ConnectionLimit,
+    Guard,
+    HoldingGuard,
+    InMemoryBackend,
+    RateLimit,
+    RejectingRouter,
+    WebSocketGuardMiddleware,
+    ws_guard,
+)
 from fastapi_ws_reject.testing import assert_rejected
 from tests.unit.places import PLACES, client_for, value_of, with_peer
 
@@ -129,9 +138,10 @@ def test_connection_limit_in_ws_guard_and_reject_unless(place: str) -> None:
     assert backend.open_slots("connections:testclient") == 0
 
 
-def test_connection_limit_cannot_be_checked_without_holding() -> None:
-    with pytest.raises(TypeError, match="holds a slot for the socket's lifetime"):
-        asyncio.run(ConnectionLimit(1).check(None))  # type: ignore[arg-type]
+def test_connection_limit_is_a_holding_guard_and_cannot_be_timed() -> None:
+    assert isinstance(ConnectionLimit(1), HoldingGuard) and not isinstance(ConnectionLimit(1), Guard)
+    with pytest.raises(TypeError, match="holds a slot while the socket lives"):
+        ws_guard(ConnectionLimit(1), timeout=1)
 
 
 @pytest.mark.parametrize("limit", [0, -1, 1.5, True])

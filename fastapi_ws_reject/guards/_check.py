@@ -1,0 +1,130 @@
+"""The guard `ws_guard(check)` builds: a FastAPI dependency that decides, with an optional timeout."""
+
+from __future__ import annotations
+
+import asyncio
+import functools
+import inspect
+from collections.abc import Awaitable, Callable
+from typing import Annotated, Any
+
+from fastapi import Depends, WebSocket
+from starlette.concurrency import run_in_threadpool
+from starlette.requests import HTTPConnection
+
+from .._callables import is_async_callable
+from ..handlers import track
+from ..policy import Policy
+from ..rejection import WebSocketRejection
+from .base import Guard
+
+DEFAULT_TIMEOUT_REJECTION = WebSocketRejection(503, "the check did not answer in time")
+_CONNECTION_TYPES = (WebSocket, HTTPConnection)  # what FastAPI injects on a websocket route and the middleware has
+
+
+class CheckGuard(Guard[Any]):
+    """Rejects the handshake unless `check` returns something truthy; its value is the check's.
+
+    Through `Depends` the check is a FastAPI dependency like any other: FastAPI solves its parameters.
+    With `timeout`, the guard calls the check itself (FastAPI solving only its parameters) so it can stop
+    waiting. Where there is no route to solve parameters (`all_of` / `any_of`, the middleware), the check
+    is called with the connection, and must take nothing else (`standalone`).
+    """
+
+    def __init__(
+        self,
+        check: Callable[..., Any],
+        *,
+        rejection: WebSocketRejection,
+        policy: Policy | None,
+        timeout: float | None,
+        timeout_rejection: WebSocketRejection | None,
+    ) -> None:
+        super().__init__(rejection=rejection, policy=policy)
+        if not callable(check):
+            raise TypeError(f"ws_guard takes a function or a guard, got {check!r}.")
+        self.call = check
+        self.timeout = _check_timeout(timeout)
+        self.timeout_rejection = timeout_rejection or DEFAULT_TIMEOUT_REJECTION
+        parameters = _parameters(check)
+        self._check_parameters = list(parameters)
+        self._connection_names = [name for name, p in parameters.items() if _is_connection(p.annotation)]
+        self.standalone = not _yields(check) and len(self._connection_names) == len(parameters)
+        self.__signature__ = self._signature_for_fastapi(parameters)
+
+    @property
+    def name(self) -> str:
+        return f"ws_guard({getattr(self.call, '__name__', type(self.call).__name__)})"
+
+    async def __call__(self, websocket: WebSocket, **values: Any) -> Any:
+        if self.timeout is None:
+            return self._verdict(websocket, values["value"])
+        values["websocket"] = websocket
+        arguments = {name: values[name] for name in self._check_parameters}
+        return self._verdict(websocket, await self._timed(websocket, arguments))
+
+    async def check(self, connection: HTTPConnection) -> Any:
+        if not self.standalone:
+            raise TypeError(f"{self.name} takes FastAPI parameters; only Depends(...) on a route can run it.")
+        return self._verdict(
+            connection, await self._timed(connection, dict.fromkeys(self._connection_names, connection))
+        )
+
+    def _verdict(self, connection: HTTPConnection, value: Any) -> Any:
+        if value:
+            return value
+        self.refuse(connection, "check refused")
+
+    async def _timed(self, connection: HTTPConnection, arguments: dict[str, Any]) -> Any:
+        call: Callable[..., Awaitable[Any]] = (
+            self.call if is_async_callable(self.call) else functools.partial(run_in_threadpool, self.call)
+        )
+        if self.timeout is None:
+            return await call(**arguments)
+        try:
+            return await asyncio.wait_for(call(**arguments), self.timeout)
+        except asyncio.TimeoutError:
+            self.refuse(connection, f"check did not answer in {self.timeout:g}s", self.timeout_rejection)
+        except WebSocketRejection:
+            if isinstance(connection, WebSocket):
+                track(connection)
+            raise
+
+    def _signature_for_fastapi(self, parameters: dict[str, inspect.Parameter]) -> inspect.Signature:
+        websocket = inspect.Parameter("websocket", inspect.Parameter.KEYWORD_ONLY, annotation=WebSocket)
+        if self.timeout is None:
+            value = inspect.Parameter(
+                "value", inspect.Parameter.KEYWORD_ONLY, annotation=Annotated[Any, Depends(self.call)]
+            )
+            return inspect.Signature([websocket, value])
+        if _yields(self.call):
+            raise TypeError(
+                "timeout= needs a check that returns its answer; a dependency with `yield` cannot be timed."
+            )
+        if any(p.kind in (p.VAR_POSITIONAL, p.VAR_KEYWORD) for p in parameters.values()):
+            raise TypeError("timeout= needs a check without *args or **kwargs: FastAPI injects named parameters only.")
+        if "websocket" in parameters and not _is_connection(parameters["websocket"].annotation):
+            raise TypeError("timeout= needs the check's `websocket` parameter to be the WebSocket; rename it.")
+        own = [p.replace(kind=p.KEYWORD_ONLY) for p in parameters.values()]
+        return inspect.Signature(own if "websocket" in parameters else [websocket, *own])
+
+
+def _check_timeout(timeout: object) -> float | None:
+    if timeout is None:
+        return None
+    if isinstance(timeout, bool) or not isinstance(timeout, (int, float)) or timeout <= 0:
+        raise ValueError(f"timeout must be a positive number of seconds, got {timeout!r}.")
+    return float(timeout)
+
+
+def _parameters(check: Callable[..., Any]) -> dict[str, inspect.Parameter]:
+    return dict(inspect.signature(check, eval_str=True).parameters)
+
+
+def _is_connection(annotation: Any) -> bool:
+    return annotation in _CONNECTION_TYPES
+
+
+def _yields(check: Callable[..., Any]) -> bool:
+    call_method = getattr(type(check), "__call__", None)  # noqa: B004 - the class's, as FastAPI reads it
+    return any(inspect.isgeneratorfunction(f) or inspect.isasyncgenfunction(f) for f in (check, call_method))
