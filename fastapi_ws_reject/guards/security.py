@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from typing import Any, TypeVar
 
+from fastapi.openapi.models import APIKey, APIKeyIn
 from fastapi.security.api_key import APIKeyBase
 from fastapi.security.http import HTTPBasic, HTTPDigest
 from starlette.exceptions import HTTPException
@@ -53,6 +54,18 @@ class ws_security(Guard[T]):  # noqa: N801 - used like FastAPI's `Security(...)`
     @property
     def name(self) -> str:
         return f"ws_security({type(self.scheme).__name__})"
+
+    @property
+    def reads_cookies(self) -> bool:
+        """Whether the scheme reads a cookie (`APIKeyCookie`), which browsers send from any site's page.
+
+        ```python
+        assert ws_security(APIKeyCookie(name="session")).reads_cookies
+        ```
+        """
+        # Every FastAPI version declares where an API key is read in the scheme's OpenAPI model.
+        model = getattr(self.scheme, "model", None)
+        return isinstance(model, APIKey) and model.in_ == APIKeyIn.cookie
 
     async def check(self, connection: HTTPConnection) -> T:
         try:
