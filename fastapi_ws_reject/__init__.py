@@ -17,6 +17,7 @@ from .guards import RequireSubprotocol as RequireSubprotocol
 from .guards import all_of as all_of
 from .guards import any_of as any_of
 from .guards import client_host as client_host
+from .guards import client_host_behind_proxies as client_host_behind_proxies
 from .guards import constant_time_lookup as constant_time_lookup
 from .guards import reject_unless as reject_unless
 from .guards import ws_guard as ws_guard
@@ -55,6 +56,7 @@ __all__ = [
     "all_of",
     "any_of",
     "client_host",
+    "client_host_behind_proxies",
     "constant_time_lookup",
     "is_browser_handshake",
     "on_reject",

@@ -16,6 +16,7 @@ from .limits import LimitBackend as LimitBackend
 from .limits import RateLimit as RateLimit
 from .limits import client_host as client_host
 from .network import IPFilter as IPFilter
+from .network import client_host_behind_proxies as client_host_behind_proxies
 from .origin import OriginGuard as OriginGuard
 from .security import ws_security as ws_security
 from .subprotocols import RequireSubprotocol as RequireSubprotocol
@@ -36,6 +37,7 @@ __all__ = [
     "all_of",
     "any_of",
     "client_host",
+    "client_host_behind_proxies",
     "constant_time_lookup",
     "reject_unless",
     "ws_guard",

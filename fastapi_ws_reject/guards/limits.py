@@ -18,6 +18,7 @@ from starlette.requests import HTTPConnection
 from ..policy import Policy
 from ..rejection import WebSocketRejection
 from .base import Guard, HoldingGuard
+from .network import _address
 
 Key = Callable[[HTTPConnection], "str | Awaitable[str]"]
 
@@ -79,8 +80,19 @@ class InMemoryBackend:
 
 
 def client_host(connection: HTTPConnection) -> str:
-    """The default key: the client's address as the server saw it (see `IPFilter` for proxies)."""
-    return connection.client.host if connection.client else "unknown"
+    """The default key: the client's address as the server saw it; behind proxies see `client_host_behind_proxies`.
+
+    ```python
+    RateLimit(10, per=60, key=client_host)  # the default
+    ```
+
+    An IPv4 client that a dual-stack socket shows as `::ffff:203.0.113.9` has the key `203.0.113.9`, the one
+    it has on an IPv4 socket: one client, one count.
+    """
+    if connection.client is None:
+        return "unknown"
+    address = _address(connection.client.host)
+    return connection.client.host if address is None else str(address)
 
 
 def _positive_int(name: str, value: object) -> int:

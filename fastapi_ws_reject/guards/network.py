@@ -8,7 +8,7 @@ from collections.abc import Callable, Iterable
 
 from starlette.requests import HTTPConnection
 
-from ..policy import Policy, check_policy
+from ..policy import Policy
 from ..rejection import WebSocketRejection
 from .base import Guard
 
@@ -30,7 +30,7 @@ class IPFilter(Guard[IPAddress]):
     ```
 
     The client is the peer, unless the peer is in `trusted_proxies`. Then it is read from `proxy_header`, the
-    header those proxies write: `"x-forwarded-for"` (the default, as nginx and uvicorn write it) or
+    header those proxies write: `"x-forwarded-for"` (the default: what nginx writes and uvicorn reads) or
     `"forwarded"` (RFC 7239 `for=`); the other header is ignored, since a client can send it. Every line of
     the header counts, in order, and the client is the rightmost hop that is not a trusted proxy (the first hop
     when all are). Hops may carry a port (`203.0.113.9:4711`, `[2001:db8::1]:4711`). A hop that is no
@@ -57,8 +57,10 @@ class IPFilter(Guard[IPAddress]):
         self.proxy_header = _proxy_header(proxy_header)
         if not self.allow and not self.deny:
             raise ValueError("IPFilter with neither allow nor deny lets everyone in; give at least one range.")
-        self.rejection = rejection or WebSocketRejection(403, "address not allowed")
-        self.policy = check_policy(policy)
+        super().__init__(rejection=rejection, policy=policy)
+
+    def make_rejection(self) -> WebSocketRejection:
+        return WebSocketRejection(403, "address not allowed")
 
     async def check(self, connection: HTTPConnection) -> IPAddress:
         address = self.client_address(connection)

@@ -54,18 +54,20 @@ def test_ip_allow_and_deny(place: str) -> None:
 
 
 @pytest.mark.parametrize(
-    ("peer", "headers", "seen"),
+    ("peer", "header", "headers", "seen"),
     [
-        ("127.0.0.1", {"X-Forwarded-For": "203.0.113.9, 10.0.0.5"}, "203.0.113.9"),
-        ("127.0.0.1", {"Forwarded": 'for="[2001:db8::1]:4711";proto=https, for=10.0.0.5'}, "2001:db8::1"),
-        ("127.0.0.1", {"Forwarded": "for=198.51.100.7:5000"}, "198.51.100.7"),
-        ("127.0.0.1", {}, "127.0.0.1"),
-        ("192.0.2.1", {"X-Forwarded-For": "203.0.113.9"}, "192.0.2.1"),  # not a trusted proxy: header ignored
-        ("127.0.0.1", {"X-Forwarded-For": "garbage"}, None),
+        ("127.0.0.1", "x-forwarded-for", {"X-Forwarded-For": "203.0.113.9, 10.0.0.5"}, "203.0.113.9"),
+        ("127.0.0.1", "forwarded", {"Forwarded": 'for="[2001:db8::1]:4711";proto=https, for=10.0.0.5'}, "2001:db8::1"),
+        ("127.0.0.1", "forwarded", {"Forwarded": "for=198.51.100.7:5000"}, "198.51.100.7"),
+        ("127.0.0.1", "x-forwarded-for", {}, "127.0.0.1"),
+        ("192.0.2.1", "x-forwarded-for", {"X-Forwarded-For": "203.0.113.9"}, "192.0.2.1"),  # not a trusted proxy
+        ("127.0.0.1", "x-forwarded-for", {"X-Forwarded-For": "garbage"}, None),
     ],
 )
-def test_proxy_headers_count_only_from_trusted_proxies(peer: str, headers: dict[str, str], seen: str | None) -> None:
-    guard = IPFilter(deny=["0.0.0.0/32"], trusted_proxies=["127.0.0.1", "10.0.0.0/8"])
+def test_proxy_headers_count_only_from_trusted_proxies(
+    peer: str, header: str, headers: dict[str, str], seen: str | None
+) -> None:
+    guard = IPFilter(deny=["0.0.0.0/32"], trusted_proxies=["127.0.0.1", "10.0.0.0/8"], proxy_header=header)
     client = TestClient(with_peer(guarded_app(guard, "depends")))
     if seen is None:
         assert_rejected(client, "/ws", status=403, request_headers={"x-test-peer": peer, **headers})
