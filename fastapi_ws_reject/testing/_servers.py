@@ -97,9 +97,7 @@ def live_server(
 
 
 @contextlib.contextmanager
-def _subprocess(
-    app: str, command: list[str], ws: str, name: str, cwd: Path, timeout: float
-) -> Iterator[RunningServer]:
+def _subprocess(app: str, command: list[str], ws: str, name: str, cwd: Path, timeout: float) -> Iterator[RunningServer]:
     port = free_port()
     args = [part.format(app=app, port=port, ws=ws) for part in command]
     log_file = tempfile.NamedTemporaryFile(prefix=f"{name}-", suffix=".log", delete=False)  # noqa: SIM115

@@ -60,7 +60,9 @@ def test_an_allowed_client_still_gets_404_for_an_unknown_path() -> None:
 
 
 def test_404_probes_count_toward_the_rate_limit() -> None:
-    client = TestClient(guarded(include=["*"], not_found=True, guards=[RateLimit(2, per=60, backend=InMemoryBackend())]))
+    client = TestClient(
+        guarded(include=["*"], not_found=True, guards=[RateLimit(2, per=60, backend=InMemoryBackend())])
+    )
     assert_rejected(client, "/probe-1", status=404)
     assert_rejected(client, "/probe-2", status=404)
     assert_rejected(client, "/probe-3", status=429)
