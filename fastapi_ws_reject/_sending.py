@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 
 from starlette.types import Scope, Send
-from starlette.websockets import WebSocketDisconnect, WebSocketState
+from starlette.websockets import WebSocket, WebSocketDisconnect, WebSocketState
 
 from .events import report
 from .policy import Policy, closes
@@ -54,6 +54,19 @@ async def send_rejection(
         logger.debug(CLIENT_GONE, type(rejection).__name__, rejection.status_code)
         return
     report(scope, rejection, rejection.close_code if closing else None)
+
+
+async def close_socket(websocket: WebSocket, rejection: WebSocketRejection) -> None:
+    """Close an open socket from outside its endpoint (a guard that lost what it held), once, with the
+    rejection's close code; the endpoint's next `receive` ends with the client's answer to it."""
+    if websocket.application_state is WebSocketState.DISCONNECTED:
+        return
+    try:
+        await _close(websocket.send, rejection)
+    except (OSError, WebSocketDisconnect):
+        logger.debug(CLIENT_GONE, type(rejection).__name__, rejection.status_code)
+        return
+    report(websocket.scope, rejection, rejection.close_code)
 
 
 async def _close(send: Send, rejection: WebSocketRejection) -> None:

@@ -12,8 +12,6 @@ from .rejection import WebSocketRejection
 
 logger = logging.getLogger("fastapi_ws_reject")
 
-#: scope key for the policy of the route a rejection was raised in (routes FastAPI copied on include)
-ROUTE_POLICY_KEY = "fastapi_ws_reject.route_policy"
 REJECTED_LOG = "Rejected websocket %s with %s %s%s"  # path, "status"/"close", code, " by guard: detail"
 
 

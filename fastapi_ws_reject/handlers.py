@@ -1,35 +1,21 @@
-"""App-wide rejections: exception handlers that send a rejection, and what they need to know.
-
-A handler must know whether the socket was already accepted, and the connection object Starlette gives
-it is a fresh one that does not. So every handshake that may be rejected this way carries, under
-`CONNECTION_KEY` in its scope, an object whose `application_state` is true: the endpoint's own
-`WebSocket` (put there by `track`) or a `_Handshake` that watches the messages sent (put there by
-`_HandshakeTracker`, which `add_rejection_handlers` installs).
-"""
+"""`add_rejection_handlers`: exception handlers that send rejections on every websocket route of an app."""
 
 from __future__ import annotations
 
-from typing import Any, Protocol
+from typing import Any
 
 from fastapi import FastAPI
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import HTTPConnection
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
-from starlette.websockets import WebSocket, WebSocketState
+from starlette.websockets import WebSocket
 
+from ._answering import answer
 from ._callables import is_async_callable
-from ._conversion import CONVERTED_EXCEPTIONS, as_rejection
-from ._sending import send_rejection
-from .events import ROUTE_POLICY_KEY
+from ._compat import FASTAPI_DEFAULT_HANDLERS
+from ._conversion import CONVERTED_EXCEPTIONS
 from .policy import Policy, check_policy
 
-CONNECTION_KEY = "fastapi_ws_reject.connection"
-
 Handler = Any  # Starlette's handler type differs between versions; the handlers below fit every one.
-
-
-class _HasState(Protocol):
-    application_state: WebSocketState
 
 
 def add_rejection_handlers(app: FastAPI, *, policy: Policy = "http") -> None:
@@ -40,43 +26,36 @@ def add_rejection_handlers(app: FastAPI, *, policy: Policy = "http") -> None:
     add_rejection_handlers(app)
     ```
 
-    Call it once, before the app starts and after your own `add_exception_handler` calls.
-    `HTTPException`, validation errors and `WebSocketException` raised on websocket routes become
+    Call it once, while setting the app up, after your own `add_exception_handler` calls. `HTTPException`,
+    validation errors, `WebSocketException` and `WebSocketRejection` raised on websocket routes become
     HTTP responses before accept and close frames after it; HTTP routes keep the handlers they had.
+    A handler you registered before for one of these runs first on websockets too, with the endpoint's
+    `WebSocket`; if it sent nothing (no accept, close or response), the rejection is sent. A handler you
+    register after replaces the library's for its exception, as in plain FastAPI.
     `policy` ("http", "close" or "auto") is how a rejection before accept is sent, unless the route says.
     """
-    install_handlers(app.exception_handlers, check_policy(policy) or "http")
-    app.add_middleware(_HandshakeTracker)
-
-
-def track(websocket: WebSocket, policy: Policy | None = None) -> None:
-    """Let the app's exception handlers reject this handshake (for routes FastAPI copied on include)."""
-    scope = websocket.scope
-    if policy is not None:
-        scope[ROUTE_POLICY_KEY] = policy
-    if CONNECTION_KEY in scope or getattr(scope.get("route"), "sends_rejections", False):
-        return
-    scope[CONNECTION_KEY] = websocket
-    handlers = scope.get("starlette.exception_handlers")
-    if handlers is not None:
-        install_handlers(handlers[0])
-
-
-def install_handlers(exception_handlers: dict[Any, Handler], policy: Policy = "http") -> None:
-    if getattr(exception_handlers.get(CONVERTED_EXCEPTIONS[0]), "rejects_websockets", False):
-        return
+    if not isinstance(app, FastAPI):
+        raise TypeError(
+            f"add_rejection_handlers takes a FastAPI app, got {type(app).__name__}; "
+            "for a plain Starlette app, wrap it in FastAPI() or use WebSocketGuardMiddleware."
+        )
+    policy = check_policy(policy) or "http"
     # A handler the user keyed on a subclass (say fastapi.HTTPException) is found first, so wrap it too.
-    registered = [key for key in exception_handlers if isinstance(key, type) and issubclass(key, CONVERTED_EXCEPTIONS)]
+    registered = [
+        key for key in app.exception_handlers if isinstance(key, type) and issubclass(key, CONVERTED_EXCEPTIONS)
+    ]
     for exc_class in {*CONVERTED_EXCEPTIONS, *registered}:
-        exception_handlers[exc_class] = _rejecting_handler(exception_handlers.get(exc_class), policy)
+        previous = app.exception_handlers.get(exc_class)
+        if getattr(previous, "rejection_policy", None) is None:
+            app.exception_handlers[exc_class] = _rejecting_handler(previous, policy)
 
 
 def _rejecting_handler(previous: Handler | None, policy: Policy) -> Handler:
+    user_handler = None if previous in FASTAPI_DEFAULT_HANDLERS else previous
+
     async def reject(conn: HTTPConnection, exc: Exception) -> Any:
-        connection: _HasState | None = conn.scope.get(CONNECTION_KEY)
-        if connection is not None and isinstance(conn, WebSocket):
-            route_policy = conn.scope.get(ROUTE_POLICY_KEY, policy)
-            await send_rejection(conn.scope, conn.send, as_rejection(exc), connection.application_state, route_policy)
+        if isinstance(conn, WebSocket):
+            await answer(conn, exc, None)
             return None
         if previous is None:
             raise exc
@@ -84,41 +63,6 @@ def _rejecting_handler(previous: Handler | None, policy: Policy) -> Handler:
             return await previous(conn, exc)
         return await run_in_threadpool(previous, conn, exc)
 
-    reject.rejects_websockets = True  # type: ignore[attr-defined]
+    reject.rejection_policy = policy  # type: ignore[attr-defined]
+    reject.user_handler = user_handler  # type: ignore[attr-defined]
     return reject
-
-
-class _Handshake:
-    __slots__ = ("application_state",)
-
-    def __init__(self) -> None:
-        self.application_state = WebSocketState.CONNECTING
-
-    def observe(self, message: Message) -> None:
-        message_type = message["type"]
-        if message_type == "websocket.accept":
-            self.application_state = WebSocketState.CONNECTED
-        elif message_type == "websocket.close":
-            self.application_state = WebSocketState.DISCONNECTED
-        elif message_type == "websocket.http.response.start":
-            self.application_state = WebSocketState.RESPONSE
-
-
-class _HandshakeTracker:
-    """Pure ASGI middleware: records in the scope how far each websocket handshake went."""
-
-    def __init__(self, app: ASGIApp) -> None:
-        self.app = app
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "websocket":
-            await self.app(scope, receive, send)
-            return
-        handshake = _Handshake()
-        scope[CONNECTION_KEY] = handshake
-
-        async def tracked_send(message: Message) -> None:
-            handshake.observe(message)
-            await send(message)
-
-        await self.app(scope, receive, tracked_send)

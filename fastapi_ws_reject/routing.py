@@ -1,43 +1,78 @@
-"""`RejectingWebSocketRoute` and `RejectingRouter`: routes that send rejections raised anywhere in them."""
+"""`RejectingWebSocketRoute` and `RejectingRouter`: routes that send rejections raised anywhere in them.
+
+FastAPI copies a router's websocket routes into plain `APIWebSocketRoute`s when it is included (FastAPI
+0.165 even when the parent is a `RejectingRouter`), keeping the path, name, dependencies and endpoint.
+So the behaviour rides on the endpoint: a wrapper that answers what the endpoint and its parameters raise,
+the same in the original route and in every copy, with nothing added to `route.dependencies`.
+"""
 
 from __future__ import annotations
 
 import functools
-from collections.abc import Awaitable, Callable, Sequence
-from typing import Any
+import inspect
+from collections.abc import Callable, Sequence
+from typing import Annotated, Any
 
-from fastapi import WebSocket, params
-from fastapi.routing import APIRouter, APIWebSocketRoute, get_websocket_app, websocket_session
+from fastapi import Depends, WebSocket, params
+from fastapi.routing import APIRouter, APIWebSocketRoute
 
-from ._conversion import CONVERTED_EXCEPTIONS, as_rejection
-from ._sending import send_rejection
-from .handlers import track
+from ._answering import answer, answer_rejections
+from ._conversion import CONVERTED_EXCEPTIONS
 from .policy import Policy, check_policy
 
-SessionApp = Callable[[WebSocket], Awaitable[None]]
+_ANSWERS = "_fastapi_ws_reject_answers"
+_WEBSOCKET = "_fastapi_ws_reject_websocket"
+_ANSWERS_DEPENDENCY = Annotated[None, Depends(answer_rejections)]
 
 
-@functools.cache
-def route_marker(policy: Policy) -> params.Depends:
-    """FastAPI copies websocket routes into plain `APIWebSocketRoute`s when a router is included, keeping only
-    path, endpoint, name and dependencies. This dependency rides along: on the copy's first handshake it lets
-    the app's exception handlers reject, then turns the copy into a `RejectingWebSocketRoute` for the next ones.
+def rejecting_endpoint(endpoint: Callable[..., Any], policy: Policy) -> Callable[..., Any]:
+    """`endpoint`, answering every rejection raised in it or in its parameters with `policy`.
+
+    An endpoint with parameters besides its `WebSocket` gets a first, hidden dependency that answers
+    where FastAPI unwinds (so validation errors and its dependencies' rejections are answered, and its
+    dependencies with `yield` see the exception first); one with none is answered by a plain `except`.
     """
+    if getattr(endpoint, "rejection_policy", None) is not None:
+        return endpoint  # already a rejecting endpoint: it keeps its router's policy
+    if not inspect.iscoroutinefunction(endpoint):
+        raise TypeError(f"Websocket endpoints must be `async def`; {endpoint!r} is not.")
+    signature = inspect.signature(endpoint, eval_str=True)
+    keyword_only = [p.replace(kind=inspect.Parameter.KEYWORD_ONLY) for p in signature.parameters.values()]
+    websocket_names = [p.name for p in keyword_only if p.annotation is WebSocket]
+    hidden = []
+    if len(websocket_names) < len(keyword_only):
+        rejecting = _answering_by_dependency(endpoint)
+        hidden.append(inspect.Parameter(_ANSWERS, inspect.Parameter.KEYWORD_ONLY, annotation=_ANSWERS_DEPENDENCY))
+    elif websocket_names:  # FastAPI injects the WebSocket into one parameter only: share the endpoint's
+        rejecting = _answering_by_except(endpoint, policy, websocket_names[0], keep=True)
+    else:
+        rejecting = _answering_by_except(endpoint, policy, _WEBSOCKET, keep=False)
+        hidden.append(inspect.Parameter(_WEBSOCKET, inspect.Parameter.KEYWORD_ONLY, annotation=WebSocket))
+    rejecting.__signature__ = signature.replace(parameters=[*hidden, *keyword_only])  # type: ignore[attr-defined]
+    rejecting.rejection_policy = policy  # type: ignore[attr-defined]
+    return rejecting
 
-    async def rejecting_route_copy(websocket: WebSocket) -> None:
-        track(websocket, policy)
-        _upgrade(websocket.scope.get("route"), websocket.scope.get("app"))
 
-    rejecting_route_copy.rejection_policy = policy  # type: ignore[attr-defined]
-    return params.Depends(dependency=rejecting_route_copy)
+def _answering_by_dependency(endpoint: Callable[..., Any]) -> Callable[..., Any]:
+    @functools.wraps(endpoint)
+    async def endpoint_answering_rejections(**values: Any) -> Any:
+        del values[_ANSWERS]
+        return await endpoint(**values)
 
-
-def _marker_policy(dependencies: Sequence[params.Depends]) -> Policy | None:
-    return next((getattr(d.dependency, "rejection_policy", None) for d in dependencies if _is_marker(d)), None)
+    return endpoint_answering_rejections
 
 
-def _is_marker(depends: params.Depends) -> bool:
-    return hasattr(depends.dependency, "rejection_policy")
+def _answering_by_except(endpoint: Callable[..., Any], policy: Policy, name: str, keep: bool) -> Callable[..., Any]:
+    @functools.wraps(endpoint)
+    async def endpoint_answering_rejections(**values: Any) -> Any:
+        websocket = values[name] if keep else values.pop(name)
+        try:
+            return await endpoint(**values)
+        except CONVERTED_EXCEPTIONS as exc:
+            await answer(websocket, exc, policy)
+            return None
+
+    return endpoint_answering_rejections
 
 
 class RejectingWebSocketRoute(APIWebSocketRoute):
@@ -45,10 +80,8 @@ class RejectingWebSocketRoute(APIWebSocketRoute):
 
     Before `accept()`: the HTTP response (or accept-then-close, as `rejection_policy` says); after it: a
     close frame. `HTTPException`, validation errors and `WebSocketException` are converted the way FastAPI
-    answers them over HTTP.
+    answers them over HTTP. Its `endpoint` is the answering wrapper (`endpoint.__wrapped__` is yours).
     """
-
-    sends_rejections = True  # read by `track`: this route needs no help from the app's handlers
 
     def __init__(
         self,
@@ -60,22 +93,14 @@ class RejectingWebSocketRoute(APIWebSocketRoute):
         dependency_overrides_provider: Any | None = None,
         rejection_policy: Policy = "http",
     ) -> None:
-        own_dependencies = [depends for depends in dependencies or () if not _is_marker(depends)]
-        self.rejection_policy = check_policy(rejection_policy) or "http"
+        self.rejection_policy: Policy = check_policy(rejection_policy) or "http"
         super().__init__(
             path,
-            endpoint,
+            rejecting_endpoint(endpoint, self.rejection_policy),
             name=name,
-            dependencies=own_dependencies,
+            dependencies=dependencies,
             dependency_overrides_provider=dependency_overrides_provider,
         )
-        session_app = get_websocket_app(
-            dependant=self.dependant,
-            dependency_overrides_provider=dependency_overrides_provider,
-            embed_body_fields=self._embed_body_fields,
-        )
-        self.app = websocket_session(_rejecting(session_app, self.rejection_policy))
-        self.dependencies.insert(0, route_marker(self.rejection_policy))
 
 
 class RejectingRouter(APIRouter):
@@ -111,36 +136,9 @@ class RejectingRouter(APIRouter):
         assert isinstance(plain, APIWebSocketRoute)
         self.routes[-1] = RejectingWebSocketRoute(
             plain.path,
-            plain.endpoint,
+            endpoint,
             name=plain.name,
             dependencies=plain.dependencies,
             dependency_overrides_provider=self.dependency_overrides_provider,
-            rejection_policy=_marker_policy(plain.dependencies) or self.rejection_policy,
+            rejection_policy=getattr(endpoint, "rejection_policy", None) or self.rejection_policy,
         )
-
-
-def _upgrade(route: Any, dependency_overrides_provider: Any) -> None:
-    policy = _marker_policy(route.dependencies) if type(route) is APIWebSocketRoute else None
-    if policy is not None:
-        route.__class__ = RejectingWebSocketRoute
-        RejectingWebSocketRoute.__init__(
-            route,
-            route.path,
-            route.endpoint,
-            name=route.name,
-            dependencies=route.dependencies,
-            dependency_overrides_provider=dependency_overrides_provider,
-            rejection_policy=policy,
-        )
-
-
-def _rejecting(session_app: SessionApp, policy: Policy) -> SessionApp:
-    async def rejecting_app(websocket: WebSocket) -> None:
-        try:
-            await session_app(websocket)
-        except CONVERTED_EXCEPTIONS as exc:
-            await send_rejection(
-                websocket.scope, websocket.send, as_rejection(exc), websocket.application_state, policy
-            )
-
-    return rejecting_app

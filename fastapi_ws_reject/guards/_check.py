@@ -12,13 +12,14 @@ from fastapi import Depends, WebSocket
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import HTTPConnection
 
+from .._answering import answer_rejections
 from .._callables import is_async_callable
-from ..handlers import track
 from ..policy import Policy
 from ..rejection import WebSocketRejection
 from .base import Guard
 
 DEFAULT_TIMEOUT_REJECTION = WebSocketRejection(503, "the check did not answer in time")
+_ANSWERS = Annotated[None, Depends(answer_rejections)]
 _CONNECTION_TYPES = (WebSocket, HTTPConnection)  # what FastAPI injects on a websocket route and the middleware has
 
 
@@ -56,7 +57,7 @@ class CheckGuard(Guard[Any]):
     def name(self) -> str:
         return f"ws_guard({getattr(self.call, '__name__', type(self.call).__name__)})"
 
-    async def __call__(self, websocket: WebSocket, **values: Any) -> Any:
+    async def __call__(self, websocket: WebSocket, answers: None = None, **values: Any) -> Any:
         if self.timeout is None:
             return self._verdict(websocket, values["value"])
         values["websocket"] = websocket
@@ -85,18 +86,15 @@ class CheckGuard(Guard[Any]):
             return await asyncio.wait_for(call(**arguments), self.timeout)
         except asyncio.TimeoutError:
             self.refuse(connection, f"check did not answer in {self.timeout:g}s", self.timeout_rejection)
-        except WebSocketRejection:
-            if isinstance(connection, WebSocket):
-                track(connection)
-            raise
 
     def _signature_for_fastapi(self, parameters: dict[str, inspect.Parameter]) -> inspect.Signature:
         websocket = inspect.Parameter("websocket", inspect.Parameter.KEYWORD_ONLY, annotation=WebSocket)
+        answers = inspect.Parameter("answers", inspect.Parameter.KEYWORD_ONLY, annotation=_ANSWERS)
         if self.timeout is None:
             value = inspect.Parameter(
                 "value", inspect.Parameter.KEYWORD_ONLY, annotation=Annotated[Any, Depends(self.call)]
             )
-            return inspect.Signature([websocket, value])
+            return inspect.Signature([answers, websocket, value])
         if _yields(self.call):
             raise TypeError(
                 "timeout= needs a check that returns its answer; a dependency with `yield` cannot be timed."
@@ -105,8 +103,10 @@ class CheckGuard(Guard[Any]):
             raise TypeError("timeout= needs a check without *args or **kwargs: FastAPI injects named parameters only.")
         if "websocket" in parameters and not _is_connection(parameters["websocket"].annotation):
             raise TypeError("timeout= needs the check's `websocket` parameter to be the WebSocket; rename it.")
+        if "answers" in parameters:
+            raise TypeError("timeout= needs a check without a parameter named `answers`; rename it.")
         own = [p.replace(kind=p.KEYWORD_ONLY) for p in parameters.values()]
-        return inspect.Signature(own if "websocket" in parameters else [websocket, *own])
+        return inspect.Signature([answers, *own] if "websocket" in parameters else [answers, websocket, *own])
 
 
 def _check_timeout(timeout: object) -> float | None:

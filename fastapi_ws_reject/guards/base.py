@@ -4,12 +4,12 @@ middleware."""
 import contextlib
 from abc import ABC, abstractmethod
 from collections.abc import AsyncIterator
-from typing import Any, Generic, NoReturn, TypeVar
+from typing import Annotated, Any, Generic, NoReturn, TypeVar
 
-from fastapi import WebSocket
+from fastapi import Depends, WebSocket
 from starlette.requests import HTTPConnection
 
-from ..handlers import track
+from .._answering import answer_rejections
 from ..policy import Policy, check_policy
 from ..rejection import WebSocketRejection
 
@@ -38,8 +38,6 @@ class _GuardBase(Generic[T]):
 
     def refuse(self, connection: HTTPConnection, detail: str, rejection: WebSocketRejection | None = None) -> NoReturn:
         """Reject this handshake with `rejection` (default: the guard's); `detail` is logged, so no secrets."""
-        if isinstance(connection, WebSocket):
-            track(connection)
         raise (rejection or self.rejection)._refusal(self.name, detail, self.policy)
 
     def __repr__(self) -> str:
@@ -48,6 +46,8 @@ class _GuardBase(Generic[T]):
 
 class Guard(_GuardBase[T], ABC):
     """A check configured once: `Depends(guard)` gives the endpoint its value, or rejects the handshake.
+
+    Through `Depends`, a guard answers its own refusal on any websocket route, a plain one included.
 
     Implement one method, `check(connection)`: return the useful value (a principal, an origin, a
     subprotocol) or call `self.refuse(connection, detail)`. `rejection=` and `policy=` are taken by
@@ -63,7 +63,7 @@ class Guard(_GuardBase[T], ABC):
     ```
     """
 
-    async def __call__(self, websocket: WebSocket) -> T:
+    async def __call__(self, websocket: WebSocket, answers: Annotated[None, Depends(answer_rejections)]) -> T:
         return await self.check(websocket)
 
     @abstractmethod
@@ -79,7 +79,9 @@ class HoldingGuard(_GuardBase[T], ABC):
     dependency with `yield`.
     """
 
-    async def __call__(self, websocket: WebSocket) -> AsyncIterator[T]:
+    async def __call__(
+        self, websocket: WebSocket, answers: Annotated[None, Depends(answer_rejections)]
+    ) -> AsyncIterator[T]:
         async with self.hold(websocket) as value:
             yield value
 

@@ -4,6 +4,7 @@ Counts live in a `LimitBackend`; `InMemoryBackend` (the default) counts per proc
 implements the same three methods to make limits hold across workers and hosts.
 """
 
+import asyncio
 import contextlib
 import itertools
 import math
@@ -14,7 +15,9 @@ from typing import Protocol
 
 import anyio
 from starlette.requests import HTTPConnection
+from starlette.websockets import WebSocket
 
+from .._sending import close_socket
 from ..policy import Policy
 from ..rejection import WebSocketRejection
 from .base import Guard, HoldingGuard
@@ -192,11 +195,28 @@ class ConnectionLimit(_Limit, HoldingGuard[str]):
         lease = await self.backend.acquire(slot, self.limit)
         if lease is None:
             self.refuse(connection, f"connection limit {self.limit} reached for a key")
+        watcher = self._watch(slot, lease, connection)
         try:
             yield key
         finally:
+            if watcher is not None:
+                watcher.cancel()
             with anyio.CancelScope(shield=True):  # a shutdown cancels the socket's task; the slot must come back
                 await self.backend.release(slot, lease)
+
+    def _watch(self, slot: str, lease: Hashable, connection: HTTPConnection) -> asyncio.Task[None] | None:
+        # A backend that can lose a lease while the socket lives (Redis, after a failover or a long outage)
+        # says so through `watch`; the socket then closes with this limit's close code (4429).
+        watch = getattr(self.backend, "watch", None)
+        if watch is None or not isinstance(connection, WebSocket):
+            return None
+        return asyncio.get_running_loop().create_task(self._close_when_lost(watch, slot, lease, connection))
+
+    async def _close_when_lost(
+        self, watch: Callable[[str, Hashable], Awaitable[None]], slot: str, lease: Hashable, websocket: WebSocket
+    ) -> None:
+        await watch(slot, lease)
+        await close_socket(websocket, self.rejection._refusal(self.name, "connection slot lost"))
 
 
 @lru_cache(maxsize=256)

@@ -143,7 +143,8 @@ def _connect(
     client: TestClient, path: str, request_headers: dict[str, str] | None, connect_kwargs: dict[str, Any]
 ) -> Rejected | Closed:
     if request_headers is not None:
-        connect_kwargs = {**connect_kwargs, "headers": request_headers}
+        # A copy: Starlette's TestClient adds the handshake's own headers to the dict it is given.
+        connect_kwargs = {**connect_kwargs, "headers": dict(request_headers)}
     try:
         with client.websocket_connect(path, **connect_kwargs) as websocket:
             messages: list[str | bytes] = []

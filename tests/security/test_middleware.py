@@ -42,7 +42,7 @@ def test_include_pattern_applies_in_a_mounted_sub_app() -> None:
 def test_exclude_pattern_is_relative_to_the_mount_too() -> None:
     parent = FastAPI()
     parent.mount("/v1", guarded(exclude=["/ws/public"]))
-    with TestClient(parent).websocket_connect("/v1/ws/public", headers=FOREIGN) as websocket:
+    with TestClient(parent).websocket_connect("/v1/ws/public", headers=dict(FOREIGN)) as websocket:
         assert websocket.receive_text() == "public"
     assert_rejected(TestClient(parent), "/v1/ws/private", status=403, request_headers=FOREIGN)
 

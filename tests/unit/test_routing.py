@@ -7,7 +7,13 @@ from fastapi import APIRouter, Depends, FastAPI, HTTPException, WebSocket, WebSo
 from starlette.testclient import TestClient
 from starlette.websockets import WebSocketDisconnect
 
-from fastapi_ws_reject import RejectingRouter, RejectingWebSocketRoute, WebSocketRejection, ws_guard
+from fastapi_ws_reject import (
+    RejectingRouter,
+    RejectingWebSocketRoute,
+    WebSocketRejection,
+    add_rejection_handlers,
+    ws_guard,
+)
 from fastapi_ws_reject._sending import FALLBACK_WARNING
 from fastapi_ws_reject.testing import without_denial_extension
 from tests.apps import LAYOUTS, build_routes
@@ -134,14 +140,25 @@ def test_include_level_guard_rejects_on_a_plain_app(deny: Deny) -> None:
     assert deny(client, "/v1/rooms/attic?token=x").status_code == 404
 
 
-def test_router_level_dependencies_run_and_reject(deny: Deny) -> None:
-    async def no_entry() -> None:
-        raise WebSocketRejection(503, "maintenance")
+async def no_entry() -> None:
+    raise WebSocketRejection(503, "maintenance")
 
+
+def test_router_level_guards_run_and_reject(deny: Deny) -> None:
+    router = RejectingRouter(dependencies=[Depends(ws_guard(no_entry))])
+    build_routes(router)
+    app = FastAPI()
+    app.include_router(router)
+    assert deny(TestClient(app), "/rooms/lobby").content == b"maintenance"
+
+
+def test_router_level_plain_dependencies_are_answered_by_the_apps_handlers(deny: Deny) -> None:
+    # They run before anything the route adds, on every handshake alike; the app's handlers answer them.
     router = RejectingRouter(dependencies=[Depends(no_entry)])
     build_routes(router)
     app = FastAPI()
     app.include_router(router)
+    add_rejection_handlers(app)
     assert deny(TestClient(app), "/rooms/lobby").content == b"maintenance"
 
 

@@ -1,0 +1,76 @@
+"""Answering what a websocket route raised: the user's own exception handler first, then the library.
+
+A route's rejections are answered where FastAPI unwinds its dependencies: `answer_rejections` is a cheap
+dependency that puts a callback on that exit stack, so the handshake's own `WebSocket` answers, the
+user's dependencies with `yield` see the exception as in plain FastAPI, and nothing in the app changes.
+"""
+
+from __future__ import annotations
+
+import functools
+from types import TracebackType
+from typing import Any
+
+from fastapi import WebSocket
+from starlette.concurrency import run_in_threadpool
+
+from ._callables import is_async_callable
+from ._compat import FASTAPI_DEFAULT_HANDLERS, dependency_exit_stack
+from ._conversion import CONVERTED_EXCEPTIONS, as_rejection
+from ._sending import send_rejection
+from .policy import Policy
+from .rejection import WebSocketRejection
+
+
+async def answer_rejections(websocket: WebSocket) -> None:
+    """A dependency: rejections raised after it in this handshake are answered when FastAPI unwinds.
+
+    On a `RejectingRouter` route it answers every converted exception; elsewhere (a guard on a plain route)
+    only `WebSocketRejection`, and the app's handlers see the rest as in plain FastAPI.
+    """
+    dependency_exit_stack(websocket.scope).push_async_exit(functools.partial(_answer_on_exit, websocket))
+
+
+async def _answer_on_exit(
+    websocket: WebSocket, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+) -> bool:
+    route_policy = route_rejection_policy(websocket)
+    answered = CONVERTED_EXCEPTIONS if route_policy is not None else (WebSocketRejection,)
+    if not isinstance(exc, answered):
+        return False
+    await answer(websocket, exc, route_policy)
+    return True
+
+
+def route_rejection_policy(websocket: WebSocket) -> Policy | None:
+    """The `RejectingRouter` policy of the route serving this handshake, or None for a plain route."""
+    endpoint = getattr(websocket.scope.get("route"), "endpoint", None)
+    return getattr(endpoint, "rejection_policy", None)
+
+
+async def answer(websocket: WebSocket, exc: Exception, policy: Policy | None = None) -> None:
+    """Let the user's handler for `exc` answer; if it sent nothing, send `exc` as a rejection."""
+    handler = user_handler(websocket.scope.get("app"), exc)
+    if handler is not None:
+        state = websocket.application_state
+        await (handler(websocket, exc) if is_async_callable(handler) else run_in_threadpool(handler, websocket, exc))
+        if websocket.application_state is not state:
+            return
+    policy = policy or app_rejection_policy(websocket.scope.get("app")) or "http"
+    await send_rejection(websocket.scope, websocket.send, as_rejection(exc), websocket.application_state, policy)
+
+
+def user_handler(app: Any, exc: Exception) -> Any:
+    """The handler the user registered on `app` for `exc` (or a base class of it), as Starlette looks it up."""
+    handlers = getattr(app, "exception_handlers", None) or {}
+    for exc_class in type(exc).__mro__:
+        handler = handlers.get(exc_class)
+        if handler is not None:
+            handler = getattr(handler, "user_handler", handler)  # the library's own wraps the user's
+            return None if handler in FASTAPI_DEFAULT_HANDLERS else handler
+    return None
+
+
+def app_rejection_policy(app: Any) -> Policy | None:
+    handlers = getattr(app, "exception_handlers", None) or {}
+    return getattr(handlers.get(WebSocketRejection), "rejection_policy", None)

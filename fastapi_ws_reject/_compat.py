@@ -1,0 +1,37 @@
+"""The one module that knows FastAPI and Starlette names outside their public API.
+
+`tests/unit/test_compat.py` pins each one, so an upstream change fails one test that says what moved.
+"""
+
+from __future__ import annotations
+
+from contextlib import AsyncExitStack
+from typing import Any
+
+from fastapi.exception_handlers import (
+    http_exception_handler,
+    request_validation_exception_handler,
+    websocket_request_validation_exception_handler,
+)
+from starlette.types import Scope
+
+#: the handlers `FastAPI()` registers itself: a user's own handler is any other one
+FASTAPI_DEFAULT_HANDLERS: frozenset[Any] = frozenset(
+    {http_exception_handler, request_validation_exception_handler, websocket_request_validation_exception_handler}
+)
+
+# The exit stack FastAPI enters a websocket route's dependencies with yield into: `fastapi_inner_astack` from
+# FastAPI 0.118 (set by its `websocket_session`), `fastapi_astack` before (set by `get_websocket_app`).
+DEPENDENCY_STACK_KEYS = ("fastapi_inner_astack", "fastapi_astack")
+
+
+def dependency_exit_stack(scope: Scope) -> AsyncExitStack:
+    """The exit stack of this handshake's dependencies, unwound after the endpoint and after any error."""
+    for key in DEPENDENCY_STACK_KEYS:
+        stack = scope.get(key)
+        if isinstance(stack, AsyncExitStack):
+            return stack
+    raise RuntimeError(
+        f"FastAPI keeps its dependency exit stack under none of {DEPENDENCY_STACK_KEYS} in this version; "
+        "fastapi-ws-reject cannot answer rejections here. Please report the FastAPI version."
+    )
