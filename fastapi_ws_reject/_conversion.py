@@ -2,11 +2,21 @@
 
 from __future__ import annotations
 
+import logging
+
 from fastapi.encoders import jsonable_encoder
 from fastapi.exceptions import WebSocketRequestValidationError
 from starlette.exceptions import HTTPException, WebSocketException
 
 from .rejection import WebSocketRejection
+
+logger = logging.getLogger("fastapi_ws_reject")
+
+UNREFUSABLE_STATUS = (
+    "HTTPException(%s) cannot refuse a websocket handshake (a refusal needs a status from 300 to 599); "
+    "answered 500 instead."
+)
+_SERVER_ERROR = WebSocketRejection(500, {"detail": "Internal Server Error"}, close_code=1011)
 
 CONVERTED_EXCEPTIONS = (WebSocketRejection, HTTPException, WebSocketRequestValidationError, WebSocketException)
 
@@ -24,6 +34,10 @@ def as_rejection(exc: Exception) -> WebSocketRejection:
 
 
 def _from_http_exception(exc: HTTPException) -> WebSocketRejection:
+    if not 300 <= exc.status_code <= 599:
+        # 1xx and 2xx would not refuse the handshake; answer as an unexpected error does, and say why once.
+        logger.error(UNREFUSABLE_STATUS, exc.status_code)
+        return _SERVER_ERROR
     body = None if exc.status_code == 304 else {"detail": exc.detail}
     reason = exc.detail if isinstance(exc.detail, str) else ""
     return WebSocketRejection(exc.status_code, body, headers=exc.headers, reason=reason)
