@@ -10,7 +10,7 @@ from collections.abc import Iterable
 from starlette.requests import HTTPConnection
 from starlette.routing import Match
 from starlette.types import ASGIApp, Receive, Scope, Send
-from starlette.websockets import WebSocketState
+from starlette.websockets import WebSocket, WebSocketState
 
 from ._sending import send_rejection
 from .guards.base import AnyGuard, HoldingGuard
@@ -70,11 +70,11 @@ class WebSocketGuardMiddleware:
         if scope["type"] != "websocket" or not self._applies(route_path(scope)):
             await self.app(scope, receive, send)
             return
-        connection = HTTPConnection(scope)
         if isinstance(self.guard, HoldingGuard):
+            # A WebSocket, so that a guard that loses what it holds (a Redis lease) can close the socket.
             async with contextlib.AsyncExitStack() as held:
                 try:
-                    await held.enter_async_context(self.guard.hold(connection))
+                    await held.enter_async_context(self.guard.hold(WebSocket(scope, receive, send)))
                 except WebSocketRejection as refusal:
                     await send_rejection(scope, send, refusal, WebSocketState.CONNECTING, self.policy)
                     return
@@ -82,7 +82,7 @@ class WebSocketGuardMiddleware:
             return
         if self.guard is not None:
             try:
-                await self.guard.check(connection)
+                await self.guard.check(HTTPConnection(scope))
             except WebSocketRejection as refusal:
                 await send_rejection(scope, send, refusal, WebSocketState.CONNECTING, self.policy)
                 return

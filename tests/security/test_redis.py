@@ -15,8 +15,9 @@ import pytest
 from fastapi import Depends, FastAPI, WebSocket
 from redis.asyncio import Redis
 from starlette.testclient import TestClient
+from starlette.websockets import WebSocketDisconnect
 
-from fastapi_ws_reject import ConnectionLimit, RateLimit, RejectingRouter
+from fastapi_ws_reject import ConnectionLimit, RateLimit, RejectingRouter, WebSocketGuardMiddleware
 from fastapi_ws_reject.redis_backend import LEASE_LOST, REDIS_DOWN, RedisBackend
 from fastapi_ws_reject.testing import assert_rejected
 from tests.redis_server import redis_server
@@ -466,3 +467,42 @@ def test_log_lines_hold_no_key(
         asyncio.run(scenario())
     assert caplog.records
     assert not [record for record in caplog.records if SECRET_USER in record.getMessage()]
+
+
+@pytest.mark.parametrize("place", ["depends", "middleware"])
+def test_a_lease_lost_for_good_closes_its_socket_with_4429(redis_url: str, place: str) -> None:
+    limits = backend(redis_url, lease_ttl=0.3, timeout=0.05, on_failure="closed")
+    router = RejectingRouter()
+    per_user = ConnectionLimit(1, key=lambda _: SECRET_USER, backend=limits)
+
+    @router.websocket("/hold", dependencies=[Depends(per_user)] if place == "depends" else [])
+    async def hold(websocket: WebSocket) -> None:
+        await websocket.accept()
+        await websocket.send_text("in")
+        with pytest.raises(WebSocketDisconnect):  # the endpoint's next receive ends, as for any close
+            await websocket.receive_text()
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        yield
+        await limits.aclose()
+
+    app = FastAPI(lifespan=lifespan)
+    app.include_router(router)
+    if place == "middleware":
+        app.add_middleware(WebSocketGuardMiddleware, guards=[per_user])
+
+    async def another_worker_takes_the_slot() -> None:
+        # In one transaction, so that our renewal cannot take the slot back in between.
+        async with admin(redis_url) as operator:
+            seconds, _ = await operator.time()
+            slot = f"{limits.prefix}connections:{SECRET_USER}"
+            async with operator.pipeline(transaction=True) as transaction:
+                transaction.delete(slot)
+                transaction.zadd(slot, {"another-worker": (int(seconds) + 60) * 1000})
+                await transaction.execute()
+
+    with TestClient(app) as client, client.websocket_connect("/hold") as websocket:
+        assert websocket.receive_text() == "in"
+        asyncio.run(another_worker_takes_the_slot())
+        assert websocket.receive() == {"type": "websocket.close", "code": 4429, "reason": ""}
