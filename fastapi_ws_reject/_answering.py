@@ -28,6 +28,14 @@ async def answer_rejections(websocket: WebSocket) -> None:
     On a `RejectingRouter` route it answers every converted exception; elsewhere (a guard on a plain route)
     only `WebSocketRejection`, and the app's handlers see the rest as in plain FastAPI.
     """
+    answer_from_here(websocket)
+
+
+def answer_from_here(websocket: WebSocket) -> None:
+    """What `answer_rejections` does, for a guard that FastAPI is calling now (no dependency to solve).
+
+    Two callbacks on one handshake do no harm: the innermost answers, and the others then see no exception.
+    """
     dependency_exit_stack(websocket.scope).push_async_exit(functools.partial(_answer_on_exit, websocket))
 
 

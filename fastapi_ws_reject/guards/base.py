@@ -4,12 +4,12 @@ middleware."""
 import contextlib
 from abc import ABC, abstractmethod
 from collections.abc import AsyncIterator
-from typing import Annotated, Any, Generic, NoReturn, TypeVar
+from typing import Any, Generic, NoReturn, TypeVar
 
-from fastapi import Depends, WebSocket
+from fastapi import WebSocket
 from starlette.requests import HTTPConnection
 
-from .._answering import answer_rejections
+from .._answering import answer_from_here
 from ..policy import Policy, check_policy
 from ..rejection import WebSocketRejection
 
@@ -63,7 +63,8 @@ class Guard(_GuardBase[T], ABC):
     ```
     """
 
-    async def __call__(self, websocket: WebSocket, answers: Annotated[None, Depends(answer_rejections)]) -> T:
+    async def __call__(self, websocket: WebSocket) -> T:
+        answer_from_here(websocket)
         return await self.check(websocket)
 
     @abstractmethod
@@ -79,9 +80,8 @@ class HoldingGuard(_GuardBase[T], ABC):
     dependency with `yield`.
     """
 
-    async def __call__(
-        self, websocket: WebSocket, answers: Annotated[None, Depends(answer_rejections)]
-    ) -> AsyncIterator[T]:
+    async def __call__(self, websocket: WebSocket) -> AsyncIterator[T]:
+        answer_from_here(websocket)
         async with self.hold(websocket) as value:
             yield value
 
