@@ -20,8 +20,8 @@ from starlette.websockets import WebSocket
 from .._sending import close_socket
 from ..policy import Policy
 from ..rejection import WebSocketRejection
+from ._addresses import address
 from .base import Guard, HoldingGuard
-from .network import _address
 
 Key = Callable[[HTTPConnection], "str | Awaitable[str]"]
 
@@ -94,8 +94,8 @@ def client_host(connection: HTTPConnection) -> str:
     """
     if connection.client is None:
         return "unknown"
-    address = _address(connection.client.host)
-    return connection.client.host if address is None else str(address)
+    peer = address(connection.client.host)
+    return connection.client.host if peer is None else str(peer)
 
 
 def _positive_int(name: str, value: object) -> int:

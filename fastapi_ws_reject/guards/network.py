@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import ipaddress
 import re
 from collections.abc import Callable, Iterable
 
@@ -10,10 +9,8 @@ from starlette.requests import HTTPConnection
 
 from ..policy import Policy
 from ..rejection import WebSocketRejection
+from ._addresses import IPAddress, IPNetwork, address, networks, within
 from .base import Guard
-
-IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
-IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
 
 #: the headers a trusted proxy may write the client's address in, as `proxy_header` names them
 PROXY_HEADERS = ("x-forwarded-for", "forwarded")
@@ -51,9 +48,9 @@ class IPFilter(Guard[IPAddress]):
         rejection: WebSocketRejection | None = None,
         policy: Policy | None = None,
     ) -> None:
-        self.allow = _networks("allow", allow)
-        self.deny = _networks("deny", deny)
-        self.trusted_proxies = _networks("trusted_proxies", trusted_proxies)
+        self.allow = networks("allow", allow)
+        self.deny = networks("deny", deny)
+        self.trusted_proxies = networks("trusted_proxies", trusted_proxies)
         self.proxy_header = _proxy_header(proxy_header)
         if not self.allow and not self.deny:
             raise ValueError("IPFilter with neither allow nor deny lets everyone in; give at least one range.")
@@ -63,12 +60,12 @@ class IPFilter(Guard[IPAddress]):
         return WebSocketRejection(403, "address not allowed")
 
     async def check(self, connection: HTTPConnection) -> IPAddress:
-        address = self.client_address(connection)
-        if address is None:
+        client = self.client_address(connection)
+        if client is None:
             self.refuse(connection, "no client address")
-        if _within(address, self.deny) or (self.allow and not _within(address, self.allow)):
-            self.refuse(connection, f"address {address} not allowed")
-        return address
+        if within(client, self.deny) or (self.allow and not within(client, self.allow)):
+            self.refuse(connection, f"address {client} not allowed")
+        return client
 
     def client_address(self, connection: HTTPConnection) -> IPAddress | None:
         """The client's address by the rule above, or None when it cannot be told."""
@@ -86,23 +83,14 @@ def client_host_behind_proxies(
 
     Clients whose address cannot be told share the key "unknown": a made-up header buys no fresh count.
     """
-    proxies = _networks("trusted_proxies", trusted_proxies)
+    proxies = networks("trusted_proxies", trusted_proxies)
     header = _proxy_header(proxy_header)
 
     def client_host(connection: HTTPConnection) -> str:
-        address = _client_address(connection, proxies, header)
-        return "unknown" if address is None else str(address)
+        client = _client_address(connection, proxies, header)
+        return "unknown" if client is None else str(client)
 
     return client_host
-
-
-def _networks(name: str, ranges: Iterable[str]) -> tuple[IPNetwork, ...]:
-    if isinstance(ranges, str):
-        raise TypeError(f"{name} must be a list of addresses or CIDR ranges, not a string; write [{ranges!r}].")
-    try:
-        return tuple(_ipv4_if_mapped_network(ipaddress.ip_network(entry, strict=False)) for entry in ranges)
-    except ValueError as exc:
-        raise ValueError(f"{name}: {exc}; write addresses or CIDR ranges such as '10.0.0.0/8' or '::1'.") from None
 
 
 def _proxy_header(name: str) -> str:
@@ -117,8 +105,8 @@ def _proxy_header(name: str) -> str:
 def _client_address(
     connection: HTTPConnection, trusted_proxies: tuple[IPNetwork, ...], proxy_header: str
 ) -> IPAddress | None:
-    client = _address(connection.client.host) if connection.client else None
-    if client is None or not _within(client, trusted_proxies):
+    client = address(connection.client.host) if connection.client else None
+    if client is None or not within(client, trusted_proxies):
         return client
     read = _x_forwarded_for if proxy_header == "x-forwarded-for" else _forwarded
     # RFC 9110 section 5.3: repeated lines are one list in order; a proxy may append its own line.
@@ -127,7 +115,7 @@ def _client_address(
         if hop is None:
             return None
         client = hop
-        if not _within(hop, trusted_proxies):
+        if not within(hop, trusted_proxies):
             break
     return client
 
@@ -179,26 +167,4 @@ def _hop(text: str) -> IPAddress | None:
         host, port = host.split(":")
         if not _PORT.fullmatch(f":{port}"):
             return None
-    return _address(host)
-
-
-def _address(text: str) -> IPAddress | None:
-    """`text` as an IP address, an IPv4-mapped one as IPv4; None when it is no address."""
-    try:
-        address = ipaddress.ip_address(text)
-    except ValueError:
-        return None
-    if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
-        return address.ipv4_mapped
-    return address
-
-
-def _ipv4_if_mapped_network(network: IPNetwork) -> IPNetwork:
-    mapped = network.network_address.ipv4_mapped if isinstance(network, ipaddress.IPv6Network) else None
-    if mapped is None or network.prefixlen < 96:
-        return network
-    return ipaddress.IPv4Network((mapped, network.prefixlen - 96))
-
-
-def _within(address: IPAddress, networks: Iterable[IPNetwork]) -> bool:
-    return any(address in network for network in networks)
+    return address(host)

@@ -15,6 +15,7 @@ from starlette.requests import HTTPConnection
 
 from ..policy import Policy
 from ..rejection import WebSocketRejection
+from ._addresses import address, networks, within
 from .base import Guard
 
 DEFAULT_PORTS = {"http": 80, "https": 443}
@@ -134,15 +135,6 @@ def _not_an_origin(allowed: str) -> str:
     return f"{expected}. The host is letters, digits, '-' and '.'; the port is 1-65535 without a leading zero."
 
 
-def _proxy_networks(trusted_proxies: Iterable[str]) -> tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...]:
-    if isinstance(trusted_proxies, str):
-        raise TypeError(f"trusted_proxies must be a list of addresses, not a string; write [{trusted_proxies!r}].")
-    try:
-        return tuple(ipaddress.ip_network(entry, strict=False) for entry in trusted_proxies)
-    except ValueError as exc:
-        raise ValueError(f"trusted_proxies: {exc}; write addresses or CIDR ranges such as '10.0.0.0/8'.") from None
-
-
 class OriginGuard(Guard["str | None"]):
     """Allow handshakes whose `Origin` is listed (or, with `same_origin`, is the server's own origin).
 
@@ -187,7 +179,7 @@ class OriginGuard(Guard["str | None"]):
         self.patterns = [_Pattern.parse(entry) for entry in entries if entry != "*"]
         if not entries and not same_origin:
             raise ValueError("OriginGuard allows no origin; list origins, or set same_origin=True.")
-        self.trusted_proxies = _proxy_networks(trusted_proxies)
+        self.trusted_proxies = networks("trusted_proxies", trusted_proxies)
         if self.trusted_proxies and not same_origin:
             raise ValueError(
                 "trusted_proxies only tells same_origin which scheme the browser used; set same_origin=True, "
@@ -236,10 +228,5 @@ class OriginGuard(Guard["str | None"]):
         return _PAGE_SCHEMES.get(nearest)
 
     def _from_trusted_proxy(self, connection: HTTPConnection) -> bool:
-        try:
-            peer = ipaddress.ip_address(connection.client.host if connection.client else "")
-        except ValueError:
-            return False
-        # A dual-stack socket reports an IPv4 peer as ::ffff:a.b.c.d (RFC 4291 section 2.5.5.2).
-        mapped = peer.ipv4_mapped if isinstance(peer, ipaddress.IPv6Address) else None
-        return any(peer in network or (mapped is not None and mapped in network) for network in self.trusted_proxies)
+        peer = address(connection.client.host) if connection.client else None
+        return peer is not None and within(peer, self.trusted_proxies)
