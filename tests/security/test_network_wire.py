@@ -10,7 +10,6 @@ This module is also the app the servers import.
 import asyncio
 import contextlib
 import os
-import signal
 import socket
 import subprocess
 import sys
@@ -26,6 +25,7 @@ from fastapi import Depends, FastAPI, WebSocket
 from fastapi_ws_reject import IPFilter, RejectingRouter
 from fastapi_ws_reject.guards.network import IPAddress
 from fastapi_ws_reject.testing import UVICORN_WS, handshake
+from fastapi_ws_reject.testing._servers import _stop as stop
 from tests.apps import ROOT
 
 pytestmark = pytest.mark.e2e
@@ -94,13 +94,8 @@ def serve(server: str, family: socket.AddressFamily) -> Iterator[int]:
         wait_until_listening(port, process, Path(log.name))
         yield port
     finally:
-        if process is not None and process.poll() is None:
-            os.kill(process.pid, signal.SIGTERM)
-            try:
-                process.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                os.kill(process.pid, signal.SIGKILL)
-                process.wait()
+        if process is not None:
+            stop(process)
         listener.close()
         log.close()
         os.unlink(log.name)
