@@ -11,14 +11,8 @@ from typing import Any
 from fastapi import APIRouter, Depends, FastAPI, HTTPException, WebSocket
 from starlette.types import Receive, Scope, Send
 
-from fastapi_ws_reject import (
-    OriginGuard,
-    RejectingRouter,
-    WebSocketGuardMiddleware,
-    add_rejection_handlers,
-    reject_unless,
-    ws_guard,
-)
+from fastapi_ws_reject import RejectingRouter, WebSocketGuardMiddleware, add_rejection_handlers, reject_unless, ws_guard
+from fastapi_ws_reject.guards import OriginGuard
 from fastapi_ws_reject.uvicorn_log_filter import quiet_uvicorn_denial_errors
 
 quiet_uvicorn_denial_errors()  # the wire benchmark's server would otherwise log an error per denial

@@ -21,6 +21,9 @@ from ._sending import send_rejection
 from .policy import Policy
 from .rejection import WebSocketRejection
 
+#: marks the endpoints and handlers the library made, with the policy they answer with
+POLICY_ATTRIBUTE = "fastapi_ws_reject_policy"
+
 
 async def answer_rejections(websocket: WebSocket) -> None:
     """A dependency: rejections raised after it in this handshake are answered when FastAPI unwinds.
@@ -53,7 +56,7 @@ async def _answer_on_exit(
 def route_rejection_policy(websocket: WebSocket) -> Policy | None:
     """The `RejectingRouter` policy of the route serving this handshake, or None for a plain route."""
     endpoint = getattr(websocket.scope.get("route"), "endpoint", None)
-    return getattr(endpoint, "rejection_policy", None)
+    return getattr(endpoint, POLICY_ATTRIBUTE, None)
 
 
 async def answer(websocket: WebSocket, exc: Exception, policy: Policy | None = None) -> None:
@@ -81,4 +84,4 @@ def user_handler(app: Any, exc: Exception) -> Any:
 
 def app_rejection_policy(app: Any) -> Policy | None:
     handlers = getattr(app, "exception_handlers", None) or {}
-    return getattr(handlers.get(WebSocketRejection), "rejection_policy", None)
+    return getattr(handlers.get(WebSocketRejection), POLICY_ATTRIBUTE, None)

@@ -23,7 +23,7 @@ FALLBACK_WARNING = (
 CLIENT_GONE = "Client went away while %s %s was sent; nothing more to send."
 
 _warned_about_fallback = False
-#: subprotocols after which a client puts a token (`BearerToken` / `APIKey` add their own markers)
+#: subprotocols after which a client puts a token (`BearerTokenGuard` / `APIKeyGuard` add their own markers)
 CREDENTIAL_MARKERS = {"bearer", "apikey"}
 
 

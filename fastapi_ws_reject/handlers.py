@@ -9,7 +9,7 @@ from starlette.concurrency import run_in_threadpool
 from starlette.requests import HTTPConnection
 from starlette.websockets import WebSocket
 
-from ._answering import answer
+from ._answering import POLICY_ATTRIBUTE, answer
 from ._callables import is_async_callable
 from ._compat import FASTAPI_DEFAULT_HANDLERS
 from ._conversion import CONVERTED_EXCEPTIONS
@@ -46,7 +46,7 @@ def add_rejection_handlers(app: FastAPI, *, policy: Policy = "http") -> None:
     ]
     for exc_class in {*CONVERTED_EXCEPTIONS, *registered}:
         previous = app.exception_handlers.get(exc_class)
-        if getattr(previous, "rejection_policy", None) is None:
+        if getattr(previous, POLICY_ATTRIBUTE, None) is None:
             app.exception_handlers[exc_class] = _rejecting_handler(previous, policy)
 
 
@@ -63,6 +63,6 @@ def _rejecting_handler(previous: Handler | None, policy: Policy) -> Handler:
             return await previous(conn, exc)
         return await run_in_threadpool(previous, conn, exc)
 
-    reject.rejection_policy = policy  # type: ignore[attr-defined]
+    setattr(reject, POLICY_ATTRIBUTE, policy)
     reject.user_handler = user_handler  # type: ignore[attr-defined]
     return reject

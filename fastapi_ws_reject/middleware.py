@@ -28,7 +28,7 @@ class WebSocketGuardMiddleware:
     ```python
     app.add_middleware(
         WebSocketGuardMiddleware,
-        guards=[OriginGuard(["https://app.example.com"], allow_missing=False), RateLimit(20, per=60)],
+        guards=[OriginGuard(["https://app.example.com"], allow_missing=False), RateLimitGuard(20, per=60)],
         include=["/ws/*"],
         not_found=True,
     )
@@ -37,10 +37,10 @@ class WebSocketGuardMiddleware:
     Patterns are shell-style (`fnmatch`: `*` also crosses `/`) and match the path the app's routes see, without
     `root_path` (`uvicorn --root-path`, or the prefix of a `Mount`). A refused handshake gets the guard's
     rejection, as on a `RejectingRouter` route (or the fallback close where the server lacks the denial
-    extension); HTTP requests pass untouched. A `ConnectionLimit` holds its slot until the app returns.
+    extension); HTTP requests pass untouched. A `ConnectionLimitGuard` holds its slot until the app returns.
     With `not_found=True`, a websocket path that matches no route of the app is answered 404, where
     Starlette would close it (a misleading 403); the guards run first, so a refused client learns nothing
-    about which paths exist, and 404 probes count toward a `RateLimit`. `policy` ("http", "close", "auto") is
+    about which paths exist, and 404 probes count toward a `RateLimitGuard`. `policy` ("http", "close", "auto") is
     how refusals are sent.
     """
 
@@ -90,7 +90,7 @@ class WebSocketGuardMiddleware:
 
     async def _route(self, scope: Scope, receive: Receive, send: Send) -> None:
         # After the guards, so that a refused client cannot probe which paths exist, and 404 probes count
-        # toward a RateLimit like any other handshake.
+        # toward a RateLimitGuard like any other handshake.
         if self.not_found and not _routed(scope):
             await send_rejection(scope, send, NOT_FOUND, WebSocketState.CONNECTING, self.policy)
             return

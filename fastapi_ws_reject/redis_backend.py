@@ -75,11 +75,11 @@ class _Lease:
 
 
 class RedisBackend:
-    """A `LimitBackend` in Redis, for `RateLimit(..., backend=...)` and `ConnectionLimit(..., backend=...)`.
+    """A `LimitBackend` in Redis, for `RateLimitGuard(..., backend=...)` and `ConnectionLimitGuard(..., backend=...)`.
 
     ```python
     backend = RedisBackend(Redis.from_url("redis://localhost:6379/0"))
-    per_user = ConnectionLimit(3, key=user_of, backend=backend)
+    per_user = ConnectionLimitGuard(3, key=user_of, backend=backend)
     ```
 
     Every call waits at most `timeout` seconds. When Redis fails in any way (down, slow, read-only during a
@@ -91,7 +91,7 @@ class RedisBackend:
     A connection slot is renewed every `lease_ttl / 3` seconds, retried with backoff when Redis fails, and
     taken back if it vanished while the limit has room. `watch(key, lease)` returns when the lease is lost
     for good (the limit was full when it was taken back, or Redis failed until it expired), and only under
-    `on_failure="closed"`; `ConnectionLimit` then closes the socket with its rejection's close code (4429).
+    `on_failure="closed"`; `ConnectionLimitGuard` then closes the socket with its rejection's close code (4429).
     Under `"open"`, `watch` never returns: the socket stays, and one WARNING says its lease was not kept.
     """
 

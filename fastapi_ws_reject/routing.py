@@ -16,7 +16,7 @@ from typing import Annotated, Any
 from fastapi import Depends, WebSocket, params
 from fastapi.routing import APIRouter, APIWebSocketRoute
 
-from ._answering import answer, answer_rejections
+from ._answering import POLICY_ATTRIBUTE, answer, answer_rejections
 from ._conversion import CONVERTED_EXCEPTIONS
 from .policy import Policy, check_policy
 
@@ -32,7 +32,7 @@ def rejecting_endpoint(endpoint: Callable[..., Any], policy: Policy) -> Callable
     where FastAPI unwinds (so validation errors and its dependencies' rejections are answered, and its
     dependencies with `yield` see the exception first); one with none is answered by a plain `except`.
     """
-    if getattr(endpoint, "rejection_policy", None) is not None:
+    if getattr(endpoint, POLICY_ATTRIBUTE, None) is not None:
         return endpoint  # already a rejecting endpoint: it keeps its router's policy
     if not inspect.iscoroutinefunction(endpoint):
         raise TypeError(f"Websocket endpoints must be `async def`; {endpoint!r} is not.")
@@ -49,7 +49,7 @@ def rejecting_endpoint(endpoint: Callable[..., Any], policy: Policy) -> Callable
         rejecting = _answering_by_except(endpoint, policy, _WEBSOCKET, keep=False)
         hidden.append(inspect.Parameter(_WEBSOCKET, inspect.Parameter.KEYWORD_ONLY, annotation=WebSocket))
     rejecting.__signature__ = signature.replace(parameters=[*hidden, *keyword_only])  # type: ignore[attr-defined]
-    rejecting.rejection_policy = policy  # type: ignore[attr-defined]
+    setattr(rejecting, POLICY_ATTRIBUTE, policy)
     return rejecting
 
 
@@ -78,7 +78,7 @@ def _answering_by_except(endpoint: Callable[..., Any], policy: Policy, name: str
 class RejectingWebSocketRoute(APIWebSocketRoute):
     """A FastAPI websocket route that answers a rejection raised in it (guard, dependency or endpoint).
 
-    Before `accept()`: the HTTP response (or accept-then-close, as `rejection_policy` says); after it: a
+    Before `accept()`: the HTTP response (or accept-then-close, as `policy` says); after it: a
     close frame. `HTTPException`, validation errors and `WebSocketException` are converted the way FastAPI
     answers them over HTTP. Its `endpoint` is the answering wrapper (`endpoint.__wrapped__` is yours).
     """
@@ -91,12 +91,12 @@ class RejectingWebSocketRoute(APIWebSocketRoute):
         name: str | None = None,
         dependencies: Sequence[params.Depends] | None = None,
         dependency_overrides_provider: Any | None = None,
-        rejection_policy: Policy = "http",
+        policy: Policy = "http",
     ) -> None:
-        self.rejection_policy: Policy = check_policy(rejection_policy) or "http"
+        self.policy: Policy = check_policy(policy) or "http"
         super().__init__(
             path,
-            rejecting_endpoint(endpoint, self.rejection_policy),
+            rejecting_endpoint(endpoint, self.policy),
             name=name,
             dependencies=dependencies,
             dependency_overrides_provider=dependency_overrides_provider,
@@ -116,12 +116,12 @@ class RejectingRouter(APIRouter):
         await websocket.accept()
     ```
 
-    `rejection_policy` ("http", "close" or "auto") is how its routes send a rejection before accept.
+    `policy` ("http", "close" or "auto") is how its routes send a rejection before accept.
     """
 
-    def __init__(self, *args: Any, rejection_policy: Policy = "http", **kwargs: Any) -> None:
+    def __init__(self, *args: Any, policy: Policy = "http", **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.rejection_policy: Policy = check_policy(rejection_policy) or "http"
+        self.policy: Policy = check_policy(policy) or "http"
 
     def add_api_websocket_route(
         self,
@@ -140,5 +140,5 @@ class RejectingRouter(APIRouter):
             name=plain.name,
             dependencies=plain.dependencies,
             dependency_overrides_provider=self.dependency_overrides_provider,
-            rejection_policy=getattr(endpoint, "rejection_policy", None) or self.rejection_policy,
+            policy=getattr(endpoint, POLICY_ATTRIBUTE, None) or self.policy,
         )

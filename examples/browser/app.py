@@ -13,8 +13,8 @@ from fastapi_ws_reject import RejectingRouter, WebSocketRejection
 PAGE = (Path(__file__).parent / "index.html").read_text()
 
 http = RejectingRouter()  # the default: the HTTP answer, which a browser hides from the page
-close = RejectingRouter(rejection_policy="close")  # accept, then close at once with 4000 + status
-auto = RejectingRouter(rejection_policy="auto")  # close for browsers, the HTTP answer for other clients
+close = RejectingRouter(policy="close")  # accept, then close at once with 4000 + status
+auto = RejectingRouter(policy="auto")  # close for browsers, the HTTP answer for other clients
 
 
 async def log_in_again(websocket: WebSocket) -> None:

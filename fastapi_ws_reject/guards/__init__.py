@@ -6,34 +6,34 @@ from .checks import reject_unless as reject_unless
 from .checks import ws_guard as ws_guard
 from .composition import all_of as all_of
 from .composition import any_of as any_of
-from .credentials import APIKey as APIKey
+from .credentials import APIKeyGuard as APIKeyGuard
 from .credentials import Authenticated as Authenticated
-from .credentials import BearerToken as BearerToken
+from .credentials import BearerTokenGuard as BearerTokenGuard
 from .credentials import constant_time_lookup as constant_time_lookup
-from .limits import ConnectionLimit as ConnectionLimit
+from .limits import ConnectionLimitGuard as ConnectionLimitGuard
 from .limits import InMemoryBackend as InMemoryBackend
 from .limits import LimitBackend as LimitBackend
-from .limits import RateLimit as RateLimit
+from .limits import RateLimitGuard as RateLimitGuard
 from .limits import client_host as client_host
-from .network import IPFilter as IPFilter
+from .network import IPGuard as IPGuard
 from .network import client_host_behind_proxies as client_host_behind_proxies
 from .origin import OriginGuard as OriginGuard
-from .security import ws_security as ws_security
-from .subprotocols import RequireSubprotocol as RequireSubprotocol
+from .security import SecuritySchemeGuard as SecuritySchemeGuard
+from .subprotocols import SubprotocolGuard as SubprotocolGuard
 
 __all__ = [
-    "APIKey",
+    "APIKeyGuard",
     "Authenticated",
-    "BearerToken",
-    "ConnectionLimit",
+    "BearerTokenGuard",
+    "ConnectionLimitGuard",
     "Guard",
     "HoldingGuard",
-    "IPFilter",
+    "IPGuard",
     "InMemoryBackend",
     "LimitBackend",
     "OriginGuard",
-    "RateLimit",
-    "RequireSubprotocol",
+    "RateLimitGuard",
+    "SubprotocolGuard",
     "all_of",
     "any_of",
     "client_host",
@@ -41,5 +41,5 @@ __all__ = [
     "constant_time_lookup",
     "reject_unless",
     "ws_guard",
-    "ws_security",
+    "SecuritySchemeGuard",
 ]

@@ -16,7 +16,7 @@ def all_of(*guards: AnyGuard) -> AnyGuard:
     """One guard: every guard must pass, in order; the value is the tuple of their values.
 
     ```python
-    Depends(all_of(OriginGuard([...], allow_missing=False), BearerToken(verify), RateLimit(10, per=60)))
+    Depends(all_of(OriginGuard([...], allow_missing=False), BearerTokenGuard(verify), RateLimitGuard(10, per=60)))
     ```
 
     The first guard that refuses answers with its own rejection, and the guards after it do not run.
@@ -29,7 +29,7 @@ def any_of(*guards: AnyGuard) -> AnyGuard:
     """One guard: the first guard that passes gives the value; when none does, the first guard's refusal answers.
 
     ```python
-    Depends(any_of(BearerToken(verify_user), APIKey(verify_service)))
+    Depends(any_of(BearerTokenGuard(verify_user), APIKeyGuard(verify_service)))
     ```
 
     A guard that refused leaves nothing behind: only the refusal that is sent (or none) reaches the log.
@@ -44,7 +44,7 @@ def _composable(name: str, guards: tuple[Any, ...]) -> tuple[AnyGuard, ...]:
     for guard in guards:
         if not is_guard(guard):
             raise TypeError(
-                f"{name}() composes guards (OriginGuard, BearerToken, RateLimit, ws_guard(check)...), "
+                f"{name}() composes guards (OriginGuard, BearerTokenGuard, RateLimitGuard, ws_guard(check)...), "
                 f"got {guard!r}; wrap a plain function in ws_guard(...) first."
             )
         standalone = getattr(guard, "standalone", True)

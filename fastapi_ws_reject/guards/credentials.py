@@ -1,4 +1,4 @@
-"""`BearerToken` and `APIKey`: a credential from a header, the query, a cookie or `Sec-WebSocket-Protocol`.
+"""`BearerTokenGuard` and `APIKeyGuard`: a credential from a header, the query, a cookie or `Sec-WebSocket-Protocol`.
 
 Browsers cannot set `Authorization` on `new WebSocket(url)`, so a token travels in the query string,
 a cookie, or as a subprotocol: `new WebSocket(url, ["chat", "bearer", token])`, the entry after the
@@ -145,11 +145,11 @@ class _CredentialGuard(Guard[Authenticated[P]]):
         return WebSocketRejection(401, {"detail": "Not authenticated"}, headers={"WWW-Authenticate": challenge})
 
 
-class BearerToken(_CredentialGuard[P]):
+class BearerTokenGuard(_CredentialGuard[P]):
     """A bearer token (RFC 6750), checked by `verify(token)`, which returns the principal or None.
 
     ```python
-    bearer = BearerToken(verify_jwt, sources=("header", "subprotocol"))
+    bearer = BearerTokenGuard(verify_jwt, sources=("header", "subprotocol"))
 
     @router.websocket("/ws")
     async def ws(websocket: WebSocket, auth: Annotated[Authenticated[User], Depends(bearer)]):
@@ -174,11 +174,11 @@ class BearerToken(_CredentialGuard[P]):
         return token.strip() or None if scheme.lower() == "bearer" else None
 
 
-class APIKey(_CredentialGuard[P]):
+class APIKeyGuard(_CredentialGuard[P]):
     """An API key, checked by `verify(key)`, which returns the principal or None.
 
     ```python
-    api_key = APIKey(constant_time_lookup({"k-123": "billing-service"}), sources=("header", "query"))
+    api_key = APIKeyGuard(constant_time_lookup({"k-123": "billing-service"}), sources=("header", "query"))
     ```
 
     Sources are tried in order: the `X-API-Key` header, the `api_key` query parameter, the `api_key`

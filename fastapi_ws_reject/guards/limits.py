@@ -1,4 +1,4 @@
-"""`RateLimit` and `ConnectionLimit`: 429 with `Retry-After` when a key (a client, a user) asks too much.
+"""`RateLimitGuard` and `ConnectionLimitGuard`: 429 with `Retry-After` when a key (a client, a user) asks too much.
 
 Counts live in a `LimitBackend`; `InMemoryBackend` (the default) counts per process. A shared store
 implements the same three methods to make limits hold across workers and hosts.
@@ -86,7 +86,7 @@ def client_host(connection: HTTPConnection) -> str:
     """The default key: the client's address as the server saw it; behind proxies see `client_host_behind_proxies`.
 
     ```python
-    RateLimit(10, per=60, key=client_host)  # the default
+    RateLimitGuard(10, per=60, key=client_host)  # the default
     ```
 
     An IPv4 client that a dual-stack socket shows as `::ffff:203.0.113.9` has the key `203.0.113.9`, the one
@@ -115,11 +115,11 @@ class _Limit:
         return await key if isinstance(key, Awaitable) else key
 
 
-class RateLimit(_Limit, Guard[str]):
+class RateLimitGuard(_Limit, Guard[str]):
     """At most `limit` handshakes per `per` seconds for each key (default: the client address).
 
     ```python
-    @router.websocket("/ws", dependencies=[Depends(RateLimit(10, per=60))])
+    @router.websocket("/ws", dependencies=[Depends(RateLimitGuard(10, per=60))])
     ```
 
     Over the limit: 429 with `Retry-After` (seconds until the window ends). Returns the key.
@@ -156,11 +156,11 @@ class RateLimit(_Limit, Guard[str]):
         return key
 
 
-class ConnectionLimit(_Limit, HoldingGuard[str]):
+class ConnectionLimitGuard(_Limit, HoldingGuard[str]):
     """At most `limit` open sockets for each key (default: the client address; for example per user).
 
     ```python
-    per_user = ConnectionLimit(3, key=lambda websocket: websocket.query_params.get("user", ""))
+    per_user = ConnectionLimitGuard(3, key=lambda websocket: websocket.query_params.get("user", ""))
 
     @router.websocket("/ws", dependencies=[Depends(per_user)])
     ```

@@ -1,4 +1,4 @@
-"""`IPFilter`: allow or deny client addresses by CIDR range, reading a proxy header only from trusted proxies."""
+"""`IPGuard`: allow or deny client addresses by CIDR range, reading a proxy header only from trusted proxies."""
 
 from __future__ import annotations
 
@@ -19,11 +19,11 @@ _PORT = re.compile(r":(?:[0-9]{1,5}|_[A-Za-z0-9._-]+)")
 _QUOTED = re.compile(r'"((?:[^"\\]|\\.)*)"')
 
 
-class IPFilter(Guard[IPAddress]):
+class IPGuard(Guard[IPAddress]):
     """Refuse clients in `deny`, and, when `allow` is given, clients outside it (deny wins). Returns the address.
 
     ```python
-    office_only = IPFilter(allow=["10.0.0.0/8", "192.168.1.0/24"], trusted_proxies=["127.0.0.1"])
+    office_only = IPGuard(allow=["10.0.0.0/8", "192.168.1.0/24"], trusted_proxies=["127.0.0.1"])
     ```
 
     The client is the peer, unless the peer is in `trusted_proxies`. Then it is read from `proxy_header`, the
@@ -53,7 +53,7 @@ class IPFilter(Guard[IPAddress]):
         self.trusted_proxies = networks("trusted_proxies", trusted_proxies)
         self.proxy_header = _proxy_header(proxy_header)
         if not self.allow and not self.deny:
-            raise ValueError("IPFilter with neither allow nor deny lets everyone in; give at least one range.")
+            raise ValueError("IPGuard with neither allow nor deny lets everyone in; give at least one range.")
         super().__init__(rejection=rejection, policy=policy)
 
     def make_rejection(self) -> WebSocketRejection:
@@ -75,10 +75,10 @@ class IPFilter(Guard[IPAddress]):
 def client_host_behind_proxies(
     *, trusted_proxies: Iterable[str], proxy_header: str = "x-forwarded-for"
 ) -> Callable[[HTTPConnection], str]:
-    """A limit key: the client's address found by `IPFilter`'s rule, for clients behind `trusted_proxies`.
+    """A limit key: the client's address found by `IPGuard`'s rule, for clients behind `trusted_proxies`.
 
     ```python
-    per_client = RateLimit(10, per=60, key=client_host_behind_proxies(trusted_proxies=["10.0.0.0/8"]))
+    per_client = RateLimitGuard(10, per=60, key=client_host_behind_proxies(trusted_proxies=["10.0.0.0/8"]))
     ```
 
     Clients whose address cannot be told share the key "unknown": a made-up header buys no fresh count.

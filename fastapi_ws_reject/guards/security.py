@@ -1,4 +1,4 @@
-"""`ws_security`: FastAPI's own security schemes (`HTTPBearer`, `APIKeyHeader`, `OAuth2PasswordBearer`...)
+"""`SecuritySchemeGuard`: FastAPI's own security schemes (`HTTPBearer`, `APIKeyHeader`, `OAuth2PasswordBearer`...)
 on websocket routes, where FastAPI's `Request`-based injection does not reach them."""
 
 from __future__ import annotations
@@ -19,11 +19,11 @@ from .base import Guard
 T = TypeVar("T")
 
 
-class ws_security(Guard[T]):  # noqa: N801 - used like FastAPI's `Security(...)`
+class SecuritySchemeGuard(Guard[T]):
     """Run a FastAPI security scheme on a websocket handshake; its value goes to the endpoint.
 
     ```python
-    bearer = ws_security(HTTPBearer())
+    bearer = SecuritySchemeGuard(HTTPBearer())
 
     @router.websocket("/ws")
     async def ws(websocket: WebSocket, credentials: Annotated[HTTPAuthorizationCredentials, Depends(bearer)]):
@@ -42,7 +42,7 @@ class ws_security(Guard[T]):  # noqa: N801 - used like FastAPI's `Security(...)`
         policy: Policy | None = None,
     ) -> None:
         if not callable(scheme):
-            raise TypeError(f"ws_security takes a FastAPI security scheme such as HTTPBearer(), got {scheme!r}.")
+            raise TypeError(f"SecuritySchemeGuard takes a FastAPI security scheme (HTTPBearer()...), got {scheme!r}.")
         self.scheme = scheme
         super().__init__(rejection=rejection, policy=policy)
 
@@ -53,14 +53,14 @@ class ws_security(Guard[T]):  # noqa: N801 - used like FastAPI's `Security(...)`
 
     @property
     def name(self) -> str:
-        return f"ws_security({type(self.scheme).__name__})"
+        return f"SecuritySchemeGuard({type(self.scheme).__name__})"
 
     @property
     def reads_cookies(self) -> bool:
         """Whether the scheme reads a cookie (`APIKeyCookie`), which browsers send from any site's page.
 
         ```python
-        assert ws_security(APIKeyCookie(name="session")).reads_cookies
+        assert SecuritySchemeGuard(APIKeyCookie(name="session")).reads_cookies
         ```
         """
         # Every FastAPI version declares where an API key is read in the scheme's OpenAPI model.

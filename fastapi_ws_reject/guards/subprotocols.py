@@ -1,4 +1,4 @@
-"""`RequireSubprotocol`: refuse a handshake that offers none of the subprotocols the endpoint speaks."""
+"""`SubprotocolGuard`: refuse a handshake that offers none of the subprotocols the endpoint speaks."""
 
 from __future__ import annotations
 
@@ -11,11 +11,11 @@ from ..rejection import WebSocketRejection
 from .base import Guard
 
 
-class RequireSubprotocol(Guard[str]):
+class SubprotocolGuard(Guard[str]):
     """Returns the subprotocol to accept: the first of `supported` (your order of preference) offered.
 
     ```python
-    protocols = RequireSubprotocol(["chat.v2", "chat.v1"])
+    protocols = SubprotocolGuard(["chat.v2", "chat.v1"])
 
     @router.websocket("/chat")
     async def chat(websocket: WebSocket, protocol: Annotated[str, Depends(protocols)]):
@@ -34,7 +34,7 @@ class RequireSubprotocol(Guard[str]):
             raise TypeError(f"supported must be a list of subprotocols, not a string; write [{supported!r}].")
         self.supported = tuple(supported)
         if not self.supported:
-            raise ValueError("RequireSubprotocol needs at least one supported subprotocol.")
+            raise ValueError("SubprotocolGuard needs at least one supported subprotocol.")
         super().__init__(rejection=rejection, policy=policy)
 
     def make_rejection(self) -> WebSocketRejection:

@@ -4,7 +4,8 @@ from typing import Annotated
 
 from fastapi import Depends, FastAPI, WebSocket, WebSocketDisconnect
 
-from fastapi_ws_reject import ConnectionLimit, InMemoryBackend, OriginGuard, RejectingRouter, WebSocketGuardMiddleware
+from fastapi_ws_reject import RejectingRouter, WebSocketGuardMiddleware
+from fastapi_ws_reject.guards import ConnectionLimitGuard, InMemoryBackend, OriginGuard
 
 
 class ReportingBackend(InMemoryBackend):
@@ -13,7 +14,7 @@ class ReportingBackend(InMemoryBackend):
         print(f"released {key}, {self.open_slots(key)} open", flush=True)
 
 
-one_socket = ConnectionLimit(1, key=lambda websocket: "everyone", backend=ReportingBackend())
+one_socket = ConnectionLimitGuard(1, key=lambda websocket: "everyone", backend=ReportingBackend())
 router = RejectingRouter()
 
 

@@ -4,7 +4,8 @@ import os
 
 from fastapi import Depends, FastAPI, WebSocket, WebSocketDisconnect
 
-from fastapi_ws_reject import ConnectionLimit, RateLimit, RejectingRouter
+from fastapi_ws_reject import RejectingRouter
+from fastapi_ws_reject.guards import ConnectionLimitGuard, RateLimitGuard
 from fastapi_ws_reject.redis_backend import from_url
 
 backend = from_url(
@@ -17,7 +18,9 @@ backend = from_url(
 router = RejectingRouter()
 
 
-@router.websocket("/hold", dependencies=[Depends(ConnectionLimit(2, key=lambda websocket: "all", backend=backend))])
+@router.websocket(
+    "/hold", dependencies=[Depends(ConnectionLimitGuard(2, key=lambda websocket: "all", backend=backend))]
+)
 async def hold(websocket: WebSocket) -> None:
     await websocket.accept()
     await websocket.send_text("holding")
@@ -28,7 +31,9 @@ async def hold(websocket: WebSocket) -> None:
         pass
 
 
-@router.websocket("/rate", dependencies=[Depends(RateLimit(3, per=60, key=lambda websocket: "all", backend=backend))])
+@router.websocket(
+    "/rate", dependencies=[Depends(RateLimitGuard(3, per=60, key=lambda websocket: "all", backend=backend))]
+)
 async def rate(websocket: WebSocket) -> None:
     await websocket.accept()
     await websocket.close()

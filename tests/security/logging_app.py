@@ -7,7 +7,8 @@ from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 
-from fastapi_ws_reject import OriginGuard, WebSocketGuardMiddleware
+from fastapi_ws_reject import WebSocketGuardMiddleware
+from fastapi_ws_reject.guards import OriginGuard
 
 
 @asynccontextmanager

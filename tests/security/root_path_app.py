@@ -2,7 +2,8 @@
 
 from fastapi import FastAPI, WebSocket
 
-from fastapi_ws_reject import OriginGuard, WebSocketGuardMiddleware
+from fastapi_ws_reject import WebSocketGuardMiddleware
+from fastapi_ws_reject.guards import OriginGuard
 
 app = FastAPI()
 

@@ -12,18 +12,8 @@ from starlette.testclient import TestClient
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 import fastapi_ws_reject
-from fastapi_ws_reject import (
-    BearerToken,
-    Guard,
-    OriginGuard,
-    RateLimit,
-    RejectingRouter,
-    WebSocketGuardMiddleware,
-    WebSocketRejection,
-    all_of,
-    any_of,
-    ws_guard,
-)
+from fastapi_ws_reject import Guard, RejectingRouter, WebSocketGuardMiddleware, WebSocketRejection, ws_guard
+from fastapi_ws_reject.guards import BearerTokenGuard, OriginGuard, RateLimitGuard, all_of, any_of
 from fastapi_ws_reject.testing import assert_rejected
 from tests.unit.places import PLACES, client_for, value_of
 
@@ -78,7 +68,7 @@ def keeping_scope(app: ASGIApp, scopes: list[Scope]) -> ASGIApp:
 def test_a_refusal_leaves_nothing_of_its_own_in_the_scope(place: str) -> None:
     scopes: list[Scope] = []
     guard = any_of(
-        OriginGuard(["https://a.example"], allow_missing=False), BearerToken(lambda token: "u", policy="close")
+        OriginGuard(["https://a.example"], allow_missing=False), BearerTokenGuard(lambda token: "u", policy="close")
     )
     client = client_for(guard, place)
     client.app = keeping_scope(client.app, scopes)
@@ -105,7 +95,7 @@ def only_beta(websocket: WebSocket) -> str | None:
 
 @pytest.mark.parametrize("place", PLACES)
 def test_a_ws_guard_composes_and_runs_in_the_middleware(place: str) -> None:
-    guard = all_of(ws_guard(only_beta, status_code=402), RateLimit(100, per=60))
+    guard = all_of(ws_guard(only_beta, status_code=402), RateLimitGuard(100, per=60))
     client = client_for(guard, place)
     assert_rejected(client, "/ws", status=402)
     assert value_of(client, headers={"x-user": "ann"})
@@ -137,8 +127,8 @@ def test_every_guard_takes_rejection_and_policy_the_same_way() -> None:
     custom = WebSocketRejection(418, "no")
     built = [
         OriginGuard(["https://a.example"], allow_missing=False, rejection=custom, policy="close"),
-        BearerToken(lambda token: "u", rejection=custom, policy="close"),
-        RateLimit(1, per=1, rejection=custom, policy="close"),
+        BearerTokenGuard(lambda token: "u", rejection=custom, policy="close"),
+        RateLimitGuard(1, per=1, rejection=custom, policy="close"),
         ws_guard(only_beta, rejection=custom, policy="close"),
     ]
     assert {(guard.rejection.status_code, guard.policy) for guard in built} == {(418, "close")}

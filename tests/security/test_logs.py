@@ -7,7 +7,8 @@ import pytest
 from fastapi import FastAPI
 from starlette.testclient import TestClient
 
-from fastapi_ws_reject import OriginGuard, WebSocketGuardMiddleware
+from fastapi_ws_reject import WebSocketGuardMiddleware
+from fastapi_ws_reject.guards import OriginGuard
 from fastapi_ws_reject.testing import assert_rejected, handshake, live_server
 from tests.apps import ROOT
 
@@ -48,7 +49,7 @@ def test_a_plain_path_is_logged_as_it_is(caplog: pytest.LogCaptureFixture) -> No
 def test_a_forged_log_line_does_not_reach_a_real_servers_log(server: str) -> None:
     with live_server("tests.security.logging_app:app", server=server, cwd=ROOT) as running:
         result = asyncio.run(handshake(running.url + "/rooms/x%0AFORGED%20line"))
-        log = running.log()
+    log = running.log()  # once the server has stopped: it logs the rejection after sending it
     assert result.status == 403
     assert "Rejected websocket /rooms/x\\nFORGED line with status 403" in log
     assert not any(line.startswith("FORGED") for line in log.splitlines())

@@ -6,7 +6,8 @@ import pytest
 from fastapi import FastAPI, WebSocket
 from starlette.testclient import TestClient
 
-from fastapi_ws_reject import InMemoryBackend, OriginGuard, RateLimit, WebSocketGuardMiddleware
+from fastapi_ws_reject import WebSocketGuardMiddleware
+from fastapi_ws_reject.guards import InMemoryBackend, OriginGuard, RateLimitGuard
 from fastapi_ws_reject.testing import assert_rejected, handshake, live_server
 from tests.apps import ROOT
 
@@ -61,7 +62,7 @@ def test_an_allowed_client_still_gets_404_for_an_unknown_path() -> None:
 
 def test_404_probes_count_toward_the_rate_limit() -> None:
     client = TestClient(
-        guarded(include=["*"], not_found=True, guards=[RateLimit(2, per=60, backend=InMemoryBackend())])
+        guarded(include=["*"], not_found=True, guards=[RateLimitGuard(2, per=60, backend=InMemoryBackend())])
     )
     assert_rejected(client, "/probe-1", status=404)
     assert_rejected(client, "/probe-2", status=404)

@@ -1,4 +1,4 @@
-"""Attacks on how `IPFilter` and the limit keys tell who the client is, run in process with TestClient.
+"""Attacks on how `IPGuard` and the limit keys tell who the client is, run in process with TestClient.
 
 Each test is an attack (or the rule that defeats one): a forged proxy header, a repeated header line, an
 IPv4-mapped IPv6 address, a hop with a port, a hop that hides the address.
@@ -13,7 +13,8 @@ from starlette.testclient import TestClient, WebSocketDenialResponse
 from starlette.testclient import httpx as testclient_httpx  # httpx or httpx2, whichever TestClient runs on
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from fastapi_ws_reject import Guard, IPFilter, RateLimit, RejectingRouter, RejectionEvent, on_reject
+from fastapi_ws_reject import Guard, RejectingRouter, RejectionEvent, on_reject
+from fastapi_ws_reject.guards import IPGuard, RateLimitGuard
 from fastapi_ws_reject.guards.network import client_host_behind_proxies
 from fastapi_ws_reject.testing import assert_rejected
 
@@ -70,8 +71,8 @@ def events() -> Iterator[list[RejectionEvent]]:
     remove()
 
 
-def office(**kwargs: Any) -> IPFilter:
-    return IPFilter(allow=["10.0.0.0/8"], trusted_proxies=[PROXY], **kwargs)
+def office(**kwargs: Any) -> IPGuard:
+    return IPGuard(allow=["10.0.0.0/8"], trusted_proxies=[PROXY], **kwargs)
 
 
 # 1. Only the header the trusted proxy writes counts.
@@ -115,19 +116,19 @@ def test_a_forged_first_forwarded_line_loses_to_the_line_the_proxy_appended() ->
 
 
 def test_hops_forged_left_of_the_client_are_skipped_only_through_trusted_proxies() -> None:
-    guard = IPFilter(allow=["10.0.0.0/8"], trusted_proxies=[PROXY, "192.0.2.0/24"])
+    guard = IPGuard(allow=["10.0.0.0/8"], trusted_proxies=[PROXY, "192.0.2.0/24"])
     headers = [("x-forwarded-for", f"10.0.0.1, {ATTACKER}"), ("x-forwarded-for", "192.0.2.10")]
     refused(client_for(guard), headers)
 
 
 def test_the_client_is_the_rightmost_hop_that_is_not_a_trusted_proxy() -> None:
-    guard = IPFilter(deny=["0.0.0.0/32"], trusted_proxies=[PROXY, "192.0.2.0/24"])
+    guard = IPGuard(deny=["0.0.0.0/32"], trusted_proxies=[PROXY, "192.0.2.0/24"])
     headers = [("x-forwarded-for", f"10.0.0.1, {ATTACKER}"), ("x-forwarded-for", "192.0.2.10")]
     assert seen(client_for(guard), headers) == ATTACKER
 
 
 def test_a_chain_of_trusted_proxies_only_gives_its_first_hop() -> None:
-    guard = IPFilter(allow=["10.0.0.5/32"], trusted_proxies=[PROXY, "10.0.0.0/8"])
+    guard = IPGuard(allow=["10.0.0.5/32"], trusted_proxies=[PROXY, "10.0.0.0/8"])
     assert seen(client_for(guard), [("x-forwarded-for", "10.0.0.5, 10.0.0.9")]) == "10.0.0.5"
 
 
@@ -140,28 +141,28 @@ def test_headers_from_a_peer_that_is_not_a_trusted_proxy_are_ignored() -> None:
 
 
 def test_a_mapped_hop_is_denied_by_its_ipv4_network() -> None:
-    guard = IPFilter(deny=["203.0.113.0/24"], trusted_proxies=[PROXY])
+    guard = IPGuard(deny=["203.0.113.0/24"], trusted_proxies=[PROXY])
     refused(client_for(guard), [("x-forwarded-for", "::ffff:203.0.113.9")])
 
 
 def test_a_mapped_peer_is_denied_by_its_ipv4_network() -> None:
-    refused(client_for(IPFilter(deny=["203.0.113.0/24"]), peer="::ffff:203.0.113.9"), [])
+    refused(client_for(IPGuard(deny=["203.0.113.0/24"]), peer="::ffff:203.0.113.9"), [])
 
 
 def test_a_mapped_peer_reaches_the_endpoint_as_ipv4() -> None:
-    assert seen(client_for(IPFilter(allow=["203.0.113.0/24"]), peer="::ffff:203.0.113.9")) == "203.0.113.9"
+    assert seen(client_for(IPGuard(allow=["203.0.113.0/24"]), peer="::ffff:203.0.113.9")) == "203.0.113.9"
 
 
 def test_a_mapped_network_in_deny_is_the_ipv4_network() -> None:
-    refused(client_for(IPFilter(deny=["::ffff:203.0.113.0/120"]), peer="203.0.113.9"), [])
+    refused(client_for(IPGuard(deny=["::ffff:203.0.113.0/120"]), peer="203.0.113.9"), [])
 
 
 def test_a_mapped_network_in_allow_is_the_ipv4_network() -> None:
-    assert seen(client_for(IPFilter(allow=["::ffff:10.0.0.0/104"]), peer="10.1.2.3")) == "10.1.2.3"
+    assert seen(client_for(IPGuard(allow=["::ffff:10.0.0.0/104"]), peer="10.1.2.3")) == "10.1.2.3"
 
 
 def test_a_mapped_trusted_proxy_is_the_ipv4_proxy() -> None:
-    guard = IPFilter(deny=[f"{ATTACKER}/32"], trusted_proxies=["::ffff:127.0.0.1"])
+    guard = IPGuard(deny=[f"{ATTACKER}/32"], trusted_proxies=["::ffff:127.0.0.1"])
     refused(client_for(guard), [("x-forwarded-for", ATTACKER)])
 
 
@@ -188,7 +189,7 @@ def test_a_trusted_proxy_on_a_dual_stack_socket_is_still_trusted() -> None:
     ],
 )
 def test_a_hop_with_a_port_is_its_address(header: str, value: str, address: str) -> None:
-    guard = IPFilter(deny=["0.0.0.0/32"], trusted_proxies=[PROXY], proxy_header=header)
+    guard = IPGuard(deny=["0.0.0.0/32"], trusted_proxies=[PROXY], proxy_header=header)
     assert seen(client_for(guard), [(header, value)]) == address
 
 
@@ -226,7 +227,7 @@ def test_a_quoted_pair_in_forwarded_is_unescaped() -> None:
 
 
 def test_an_escaped_quote_in_forwarded_does_not_hide_the_element_after_it() -> None:
-    guard = IPFilter(deny=["0.0.0.0/32"], trusted_proxies=[PROXY], proxy_header="forwarded")
+    guard = IPGuard(deny=["0.0.0.0/32"], trusted_proxies=[PROXY], proxy_header="forwarded")
     line = rf'for=10.0.0.1;ext="a\"b", for={ATTACKER}'
     assert seen(client_for(guard), [("forwarded", line)]) == ATTACKER
 
@@ -246,17 +247,17 @@ def test_refusal_detail_never_repeats_what_the_client_sent(events: list[Rejectio
 
 
 def test_the_default_limit_key_counts_a_mapped_peer_as_its_ipv4_address() -> None:
-    limit = RateLimit(1, per=60)
+    limit = RateLimitGuard(1, per=60)
     assert seen(client_for(limit, peer="1.2.3.4")) == "1.2.3.4"
     assert_rejected(client_for(limit, peer="::ffff:1.2.3.4"), "/ws", status=429)
 
 
 def test_the_default_limit_key_of_a_connection_without_a_client_is_unknown() -> None:
-    assert seen(client_for(RateLimit(1, per=60), peer=None)) == "unknown"
+    assert seen(client_for(RateLimitGuard(1, per=60), peer=None)) == "unknown"
 
 
 def test_a_key_behind_proxies_counts_the_client_not_the_proxy() -> None:
-    limit = RateLimit(1, per=60, key=client_host_behind_proxies(trusted_proxies=[PROXY]))
+    limit = RateLimitGuard(1, per=60, key=client_host_behind_proxies(trusted_proxies=[PROXY]))
     client = client_for(limit)
     assert seen(client, [("x-forwarded-for", ATTACKER)]) == ATTACKER
     assert seen(client, [("x-forwarded-for", "198.51.100.8")]) == "198.51.100.8"
@@ -264,7 +265,7 @@ def test_a_key_behind_proxies_counts_the_client_not_the_proxy() -> None:
 
 
 def test_a_key_behind_proxies_puts_every_unreadable_client_in_one_bucket() -> None:
-    limit = RateLimit(1, per=60, key=client_host_behind_proxies(trusted_proxies=[PROXY]))
+    limit = RateLimitGuard(1, per=60, key=client_host_behind_proxies(trusted_proxies=[PROXY]))
     client = client_for(limit)
     assert seen(client, [("x-forwarded-for", "garbage-1")]) == "unknown"
     refused(client, [("x-forwarded-for", "garbage-2")], status=429)

@@ -1,9 +1,9 @@
-"""Attacks on `IPFilter` over the wire: uvicorn and hypercorn as subprocesses, a raw socket and a real client.
+"""Attacks on `IPGuard` over the wire: uvicorn and hypercorn as subprocesses, a raw socket and a real client.
 
 The servers get their listening socket from this module (`--fd`, `fd://`): a 127.0.0.1 socket, or a dual-stack
 one bound to `::` on which IPv4 clients appear as `::ffff:a.b.c.d` (this is what hypercorn's `--bind [::]:PORT`
 and uvicorn's `--workers`/`--reload` sockets are). uvicorn runs with `--no-proxy-headers`: its own proxy
-middleware would otherwise rewrite the client from X-Forwarded-For for 127.0.0.1 before `IPFilter` reads it.
+middleware would otherwise rewrite the client from X-Forwarded-For for 127.0.0.1 before `IPGuard` reads it.
 This module is also the app the servers import.
 """
 
@@ -22,7 +22,8 @@ from typing import Annotated
 import pytest
 from fastapi import Depends, FastAPI, WebSocket
 
-from fastapi_ws_reject import IPFilter, RejectingRouter
+from fastapi_ws_reject import RejectingRouter
+from fastapi_ws_reject.guards import IPGuard
 from fastapi_ws_reject.guards.network import IPAddress
 from fastapi_ws_reject.testing import UVICORN_WS, handshake
 from fastapi_ws_reject.testing._servers import _stop as stop
@@ -30,8 +31,8 @@ from tests.apps import ROOT
 
 pytestmark = pytest.mark.e2e
 router = RejectingRouter()
-office = IPFilter(allow=["10.0.0.0/8"], trusted_proxies=["127.0.0.1"])
-no_loopback = IPFilter(deny=["127.0.0.0/8"])
+office = IPGuard(allow=["10.0.0.0/8"], trusted_proxies=["127.0.0.1"])
+no_loopback = IPGuard(deny=["127.0.0.0/8"])
 
 
 @router.websocket("/office")

@@ -12,7 +12,8 @@ from fastapi import FastAPI, WebSocket
 from fastapi.security import APIKeyCookie, APIKeyHeader
 from starlette.testclient import TestClient, WebSocketDenialResponse
 
-from fastapi_ws_reject import OriginGuard, RejectingRouter, WebSocketGuardMiddleware, all_of, ws_security
+from fastapi_ws_reject import RejectingRouter, WebSocketGuardMiddleware
+from fastapi_ws_reject.guards import OriginGuard, SecuritySchemeGuard, all_of
 from fastapi_ws_reject.testing import RunningServer, assert_rejected, live_server
 from tests.e2e.support import HANDSHAKE_REQUEST
 from tests.unit.places import client_for
@@ -237,7 +238,7 @@ def test_bad_trusted_proxies_fail_when_built(arguments: dict[str, Any], error: t
 
 def test_star_beside_an_api_key_cookie_scheme_is_refused() -> None:
     star = OriginGuard(["*"], allow_missing=True)
-    session = ws_security(APIKeyCookie(name="session"))
+    session = SecuritySchemeGuard(APIKeyCookie(name="session"))
     with pytest.raises(ValueError, match="Cross-Site WebSocket Hijacking"):
         all_of(star, session)
     with pytest.raises(ValueError, match="Cross-Site WebSocket Hijacking"):
@@ -245,7 +246,7 @@ def test_star_beside_an_api_key_cookie_scheme_is_refused() -> None:
 
 
 def test_star_beside_an_api_key_header_scheme_is_allowed() -> None:
-    assert all_of(OriginGuard(["*"], allow_missing=True), ws_security(APIKeyHeader(name="x-api-key")))
+    assert all_of(OriginGuard(["*"], allow_missing=True), SecuritySchemeGuard(APIKeyHeader(name="x-api-key")))
 
 
 # End to end: uvicorn (h11) passes both look-alikes on to the app unchanged, so the guard is what refuses them.

@@ -17,7 +17,8 @@ from redis.asyncio import Redis
 from starlette.testclient import TestClient
 from starlette.websockets import WebSocketDisconnect
 
-from fastapi_ws_reject import ConnectionLimit, RateLimit, RejectingRouter, WebSocketGuardMiddleware
+from fastapi_ws_reject import RejectingRouter, WebSocketGuardMiddleware
+from fastapi_ws_reject.guards import ConnectionLimitGuard, RateLimitGuard
 from fastapi_ws_reject.redis_backend import LEASE_LOST, REDIS_DOWN, RedisBackend
 from fastapi_ws_reject.testing import assert_rejected
 from tests.redis_server import redis_server
@@ -298,10 +299,10 @@ def limited_app(limits: RedisBackend) -> FastAPI:
         await websocket.close()
 
     router.add_api_websocket_route(
-        "/rate", accept, dependencies=[Depends(RateLimit(5, per=60, key=lambda _: SECRET_USER, backend=limits))]
+        "/rate", accept, dependencies=[Depends(RateLimitGuard(5, per=60, key=lambda _: SECRET_USER, backend=limits))]
     )
     router.add_api_websocket_route(
-        "/hold", accept, dependencies=[Depends(ConnectionLimit(5, key=lambda _: SECRET_USER, backend=limits))]
+        "/hold", accept, dependencies=[Depends(ConnectionLimitGuard(5, key=lambda _: SECRET_USER, backend=limits))]
     )
     app = FastAPI(lifespan=lifespan)
     app.include_router(router)
@@ -473,7 +474,7 @@ def test_log_lines_hold_no_key(
 def test_a_lease_lost_for_good_closes_its_socket_with_4429(redis_url: str, place: str) -> None:
     limits = backend(redis_url, lease_ttl=0.3, timeout=0.05, on_failure="closed")
     router = RejectingRouter()
-    per_user = ConnectionLimit(1, key=lambda _: SECRET_USER, backend=limits)
+    per_user = ConnectionLimitGuard(1, key=lambda _: SECRET_USER, backend=limits)
 
     @router.websocket("/hold", dependencies=[Depends(per_user)] if place == "depends" else [])
     async def hold(websocket: WebSocket) -> None:

@@ -4,7 +4,7 @@ from typing import Any
 import pytest
 from fastapi.security import APIKeyHeader, HTTPBasic, HTTPBearer, OAuth2PasswordBearer
 
-from fastapi_ws_reject import APIKey, BearerToken, constant_time_lookup, ws_security
+from fastapi_ws_reject.guards import APIKeyGuard, BearerTokenGuard, SecuritySchemeGuard, constant_time_lookup
 from fastapi_ws_reject.testing import assert_rejected
 from tests.unit.places import PLACES, client_for, value_of
 
@@ -21,7 +21,7 @@ async def verify(token: str) -> str | None:
 
 
 def test_bearer_header_gives_the_principal(place: str) -> None:
-    client = client_for(BearerToken(verify), place)
+    client = client_for(BearerTokenGuard(verify), place)
     value = value_of(client, headers={"Authorization": "Bearer t-alice"})
     assert value == (
         "Authenticated(principal='alice', source='header', subprotocol=None)"
@@ -31,12 +31,12 @@ def test_bearer_header_gives_the_principal(place: str) -> None:
 
 
 def test_missing_bearer_is_401_with_a_challenge(place: str) -> None:
-    rejected = assert_rejected(client_for(BearerToken(verify, realm="chat"), place), "/ws", status=401)
+    rejected = assert_rejected(client_for(BearerTokenGuard(verify, realm="chat"), place), "/ws", status=401)
     assert rejected.headers["www-authenticate"] == 'Bearer realm="chat"'
 
 
 def test_invalid_bearer_is_401_with_invalid_token(place: str) -> None:
-    client = client_for(BearerToken(verify, realm="chat"), place)
+    client = client_for(BearerTokenGuard(verify, realm="chat"), place)
     rejected = assert_rejected(client, "/ws", status=401, request_headers={"Authorization": "Bearer nope"})
     assert rejected.headers["www-authenticate"] == 'Bearer realm="chat", error="invalid_token"'
 
@@ -44,13 +44,16 @@ def test_invalid_bearer_is_401_with_invalid_token(place: str) -> None:
 @pytest.mark.parametrize("authorization", ["Basic dXNlcjpwYXNz", "Bearer", "t-alice"])
 def test_authorization_that_is_not_a_bearer_token_is_missing(authorization: str) -> None:
     rejected = assert_rejected(
-        client_for(BearerToken(verify), "depends"), "/ws", status=401, request_headers={"Authorization": authorization}
+        client_for(BearerTokenGuard(verify), "depends"),
+        "/ws",
+        status=401,
+        request_headers={"Authorization": authorization},
     )
     assert rejected.headers["www-authenticate"] == "Bearer"
 
 
 def test_token_in_query_and_cookie() -> None:
-    guard = BearerToken(verify, sources=("query", "cookie"))
+    guard = BearerTokenGuard(verify, sources=("query", "cookie"))
     client = client_for(guard, "depends")
     assert "source='query'" in value_of(client, "/ws?access_token=t-alice")
     client.cookies.set("access_token", "t-alice")
@@ -58,7 +61,7 @@ def test_token_in_query_and_cookie() -> None:
 
 
 def test_token_as_subprotocol_negotiates_the_app_protocol() -> None:
-    guard = BearerToken(verify, sources=("subprotocol",), accept_subprotocols=["chat.v1"])
+    guard = BearerTokenGuard(verify, sources=("subprotocol",), accept_subprotocols=["chat.v1"])
     client = client_for(guard, "depends", subprotocol_from_value=True)
     with client.websocket_connect("/ws", subprotocols=["chat.v1", "bearer", "t-alice"]) as websocket:
         assert websocket.accepted_subprotocol == "chat.v1"
@@ -66,14 +69,14 @@ def test_token_as_subprotocol_negotiates_the_app_protocol() -> None:
 
 
 def test_token_as_subprotocol_alone_accepts_the_marker_never_the_token() -> None:
-    client = client_for(BearerToken(verify, sources=("subprotocol",)), "depends", subprotocol_from_value=True)
+    client = client_for(BearerTokenGuard(verify, sources=("subprotocol",)), "depends", subprotocol_from_value=True)
     with client.websocket_connect("/ws", subprotocols=["bearer", "t-alice"]) as websocket:
         assert websocket.accepted_subprotocol == "bearer"
     assert_rejected(client, "/ws", status=401, subprotocols=["bearer"])
 
 
 def test_sync_verify_and_api_key_header() -> None:
-    guard = APIKey(constant_time_lookup({"k-1": "billing"}), sources=("header", "query"))
+    guard = APIKeyGuard(constant_time_lookup({"k-1": "billing"}), sources=("header", "query"))
     client = client_for(guard, "depends")
     assert "principal='billing'" in value_of(client, headers={"X-API-Key": "k-1"})
     assert "source='query'" in value_of(client, "/ws?api_key=k-1")
@@ -89,7 +92,7 @@ def test_constant_time_lookup_finds_every_secret_and_nothing_else() -> None:
 
 
 def test_tokens_never_reach_the_log(caplog: pytest.LogCaptureFixture) -> None:
-    client = client_for(BearerToken(verify, sources=("header", "query")), "depends")
+    client = client_for(BearerTokenGuard(verify, sources=("header", "query")), "depends")
     with caplog.at_level(logging.DEBUG, logger="fastapi_ws_reject"):
         assert_rejected(client, "/ws?access_token=secret-query", request_headers={"Authorization": "Bearer secret-h"})
     assert caplog.messages
@@ -98,9 +101,9 @@ def test_tokens_never_reach_the_log(caplog: pytest.LogCaptureFixture) -> None:
 
 def test_unknown_or_no_source_fails_when_built() -> None:
     with pytest.raises(ValueError, match="sources must be some of header, query, cookie, subprotocol"):
-        BearerToken(verify, sources=("body",))  # type: ignore[arg-type]
+        BearerTokenGuard(verify, sources=("body",))  # type: ignore[arg-type]
     with pytest.raises(ValueError, match="sources must be some of"):
-        APIKey(verify, sources=())
+        APIKeyGuard(verify, sources=())
 
 
 @pytest.mark.parametrize(
@@ -115,7 +118,7 @@ def test_unknown_or_no_source_fails_when_built() -> None:
 def test_fastapi_security_schemes_work_on_websockets(
     scheme: Any, headers: dict[str, str], value: str, challenge: str, place: str
 ) -> None:
-    client = client_for(ws_security(scheme), place)
+    client = client_for(SecuritySchemeGuard(scheme), place)
     shown = value_of(client, headers=headers)
     assert value in str(shown) or shown == "ok"
     rejected = assert_rejected(client, "/ws", status=401)
@@ -123,9 +126,9 @@ def test_fastapi_security_schemes_work_on_websockets(
 
 
 def test_a_scheme_without_auto_error_that_finds_nothing_is_401() -> None:
-    assert_rejected(client_for(ws_security(HTTPBearer(auto_error=False)), "depends"), "/ws", status=401)
+    assert_rejected(client_for(SecuritySchemeGuard(HTTPBearer(auto_error=False)), "depends"), "/ws", status=401)
 
 
 def test_ws_security_needs_a_callable_scheme() -> None:
     with pytest.raises(TypeError, match="takes a FastAPI security scheme"):
-        ws_security("bearer")  # type: ignore[arg-type]
+        SecuritySchemeGuard("bearer")  # type: ignore[arg-type]

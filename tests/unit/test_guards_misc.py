@@ -5,19 +5,16 @@ import pytest
 from fastapi import FastAPI, WebSocket
 from starlette.testclient import TestClient
 
-from fastapi_ws_reject import (
-    APIKey,
-    BearerToken,
-    IPFilter,
+from fastapi_ws_reject import RejectingRouter, RejectionEvent, WebSocketGuardMiddleware, on_reject
+from fastapi_ws_reject.guards import (
+    APIKeyGuard,
+    BearerTokenGuard,
+    IPGuard,
     OriginGuard,
-    RejectingRouter,
-    RejectionEvent,
-    RequireSubprotocol,
-    WebSocketGuardMiddleware,
+    SubprotocolGuard,
     all_of,
     any_of,
     constant_time_lookup,
-    on_reject,
 )
 from fastapi_ws_reject.testing import assert_closed, assert_rejected, without_denial_extension
 from tests.unit.places import PLACES, client_for, guarded_app, value_of, with_peer
@@ -25,13 +22,13 @@ from tests.unit.places import PLACES, client_for, guarded_app, value_of, with_pe
 
 @pytest.mark.parametrize("place", PLACES)
 def test_required_subprotocol_is_chosen_in_server_order(place: str) -> None:
-    client = client_for(RequireSubprotocol(["chat.v2", "chat.v1"]), place)
+    client = client_for(SubprotocolGuard(["chat.v2", "chat.v1"]), place)
     assert value_of(client, subprotocols=["chat.v1", "chat.v2"]) in ("chat.v2", "ok")
 
 
 @pytest.mark.parametrize("place", PLACES)
 def test_no_supported_subprotocol_is_400_listing_them(place: str) -> None:
-    client = client_for(RequireSubprotocol(["chat.v2", "chat.v1"]), place)
+    client = client_for(SubprotocolGuard(["chat.v2", "chat.v1"]), place)
     expected = {"detail": "no supported subprotocol offered", "supported": ["chat.v2", "chat.v1"]}
     assert_rejected(client, "/ws", status=400, json=expected, subprotocols=["chat.v0"])
     assert_rejected(client, "/ws", status=400, json=expected)
@@ -39,14 +36,14 @@ def test_no_supported_subprotocol_is_400_listing_them(place: str) -> None:
 
 def test_subprotocol_configuration_errors() -> None:
     with pytest.raises(ValueError, match="at least one"):
-        RequireSubprotocol([])
+        SubprotocolGuard([])
     with pytest.raises(TypeError, match="not a string"):
-        RequireSubprotocol("chat")  # type: ignore[arg-type]
+        SubprotocolGuard("chat")  # type: ignore[arg-type]
 
 
 @pytest.mark.parametrize("place", PLACES)
 def test_ip_allow_and_deny(place: str) -> None:
-    client = client_for(IPFilter(allow=["10.0.0.0/8", "::1"], deny=["10.6.6.0/24"]), place)
+    client = client_for(IPGuard(allow=["10.0.0.0/8", "::1"], deny=["10.6.6.0/24"]), place)
     for peer in ("10.1.2.3", "::1"):
         assert value_of(client, headers={"x-test-peer": peer}) in (repr(ipaddress.ip_address(peer)), "ok")
     for peer in ("10.6.6.6", "192.168.1.1", "testclient"):
@@ -67,7 +64,7 @@ def test_ip_allow_and_deny(place: str) -> None:
 def test_proxy_headers_count_only_from_trusted_proxies(
     peer: str, header: str, headers: dict[str, str], seen: str | None
 ) -> None:
-    guard = IPFilter(deny=["0.0.0.0/32"], trusted_proxies=["127.0.0.1", "10.0.0.0/8"], proxy_header=header)
+    guard = IPGuard(deny=["0.0.0.0/32"], trusted_proxies=["127.0.0.1", "10.0.0.0/8"], proxy_header=header)
     client = TestClient(with_peer(guarded_app(guard, "depends")))
     if seen is None:
         assert_rejected(client, "/ws", status=403, request_headers={"x-test-peer": peer, **headers})
@@ -77,11 +74,11 @@ def test_proxy_headers_count_only_from_trusted_proxies(
 
 def test_ip_filter_configuration_errors() -> None:
     with pytest.raises(ValueError, match="lets everyone in"):
-        IPFilter()
+        IPGuard()
     with pytest.raises(ValueError, match="allow: .* CIDR ranges"):
-        IPFilter(allow=["10.0.0.0/33"])
+        IPGuard(allow=["10.0.0.0/33"])
     with pytest.raises(TypeError, match="not a string"):
-        IPFilter(allow="10.0.0.0/8")  # type: ignore[arg-type]
+        IPGuard(allow="10.0.0.0/8")  # type: ignore[arg-type]
 
 
 async def alice(token: str) -> str | None:
@@ -90,7 +87,7 @@ async def alice(token: str) -> str | None:
 
 @pytest.mark.parametrize("place", PLACES)
 def test_all_of_needs_every_guard_and_answers_with_the_first_failure(place: str) -> None:
-    guard = all_of(OriginGuard(["https://a.test"], allow_missing=False), BearerToken(alice, sources=("query",)))
+    guard = all_of(OriginGuard(["https://a.test"], allow_missing=False), BearerTokenGuard(alice, sources=("query",)))
     client = client_for(guard, place)
     assert value_of(client, "/ws?access_token=t", headers={"Origin": "https://a.test"})
     assert_rejected(client, "/ws?access_token=t", status=403, request_headers={"Origin": "https://b.test"})
@@ -99,7 +96,7 @@ def test_all_of_needs_every_guard_and_answers_with_the_first_failure(place: str)
 
 @pytest.mark.parametrize("place", PLACES)
 def test_any_of_takes_the_first_passing_guard(place: str) -> None:
-    guard = any_of(BearerToken(alice, sources=("query",)), APIKey(constant_time_lookup({"k": "svc"})))
+    guard = any_of(BearerTokenGuard(alice, sources=("query",)), APIKeyGuard(constant_time_lookup({"k": "svc"})))
     client = client_for(guard, place)
     assert "alice" in str(value_of(client, "/ws?access_token=t")) or place in ("reject_unless", "middleware")
     assert "svc" in str(value_of(client, headers={"X-API-Key": "k"})) or place in ("reject_unless", "middleware")
@@ -112,7 +109,7 @@ def test_composition_takes_guards_only() -> None:
         all_of()
     with pytest.raises(TypeError, match=r"wrap a plain function in ws_guard\(...\) first"):
         any_of(lambda: True)  # type: ignore[arg-type]
-    assert all_of(RequireSubprotocol(["a"]), IPFilter(allow=["::1"])).name == "all_of(RequireSubprotocol, IPFilter)"
+    assert all_of(SubprotocolGuard(["a"]), IPGuard(allow=["::1"])).name == "all_of(SubprotocolGuard, IPGuard)"
 
 
 def middleware_app(**options: object) -> FastAPI:
@@ -155,7 +152,7 @@ def test_middleware_answers_404_for_a_path_without_route() -> None:
     client = TestClient(middleware_app(not_found=True))
     assert_rejected(client, "/ws/nothing-here", status=404, json={"detail": "Not Found"})
     assert_closed(client, "/ws/chat", code=4000)
-    plain = TestClient(middleware_app(guards=[RequireSubprotocol(["x"])], include=["/never"]))
+    plain = TestClient(middleware_app(guards=[SubprotocolGuard(["x"])], include=["/never"]))
     assert assert_rejected(plain, "/ws/nothing-here").closed_before_accept == 1000  # Starlette's 403
 
 
@@ -169,7 +166,7 @@ def test_middleware_configuration_errors() -> None:
     with pytest.raises(ValueError, match="does nothing"):
         WebSocketGuardMiddleware(FastAPI())
     with pytest.raises(TypeError, match="not a string"):
-        WebSocketGuardMiddleware(FastAPI(), guards=[IPFilter(allow=["::1"])], include="/ws/*")  # type: ignore[arg-type]
+        WebSocketGuardMiddleware(FastAPI(), guards=[IPGuard(allow=["::1"])], include="/ws/*")  # type: ignore[arg-type]
 
 
 def test_middleware_on_an_app_without_routes_lets_the_handshake_through() -> None:
@@ -184,17 +181,17 @@ def test_on_reject_listeners_see_every_rejection_without_secrets(caplog: pytest.
     events: list[RejectionEvent] = []
     remove = on_reject(events.append)
     try:
-        client = client_for(BearerToken(alice, sources=("query",)), "depends")
+        client = client_for(BearerTokenGuard(alice, sources=("query",)), "depends")
         with caplog.at_level(logging.INFO, logger="fastapi_ws_reject"):
             assert_rejected(client, "/ws?access_token=secret", status=401)
         assert_closed(TestClient(middleware_app(not_found=True)), "/ws/chat")
     finally:
         remove()
     assert events == [
-        RejectionEvent("/ws", 401, None, "BearerToken", "invalid Bearer credential from query", "testclient")
+        RejectionEvent("/ws", 401, None, "BearerTokenGuard", "invalid Bearer credential from query", "testclient")
     ]
     assert caplog.messages == [
-        "Rejected websocket /ws with status 401 by BearerToken: invalid Bearer credential from query"
+        "Rejected websocket /ws with status 401 by BearerTokenGuard: invalid Bearer credential from query"
     ]
     assert_rejected(client, "/ws", status=401)
     assert len(events) == 1  # removed

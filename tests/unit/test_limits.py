@@ -5,16 +5,8 @@ from fastapi import FastAPI, WebSocket
 from starlette.testclient import TestClient
 from starlette.websockets import WebSocketDisconnect
 
-from fastapi_ws_reject import (
-    ConnectionLimit,
-    Guard,
-    HoldingGuard,
-    InMemoryBackend,
-    RateLimit,
-    RejectingRouter,
-    WebSocketGuardMiddleware,
-    ws_guard,
-)
+from fastapi_ws_reject import Guard, RejectingRouter, WebSocketGuardMiddleware, ws_guard
+from fastapi_ws_reject.guards import ConnectionLimitGuard, HoldingGuard, InMemoryBackend, RateLimitGuard
 from fastapi_ws_reject.testing import assert_rejected
 from tests.unit.places import PLACES, client_for, value_of, with_peer
 
@@ -30,7 +22,7 @@ class Clock:
 @pytest.mark.parametrize("place", PLACES)
 def test_rate_limit_refuses_the_third_handshake_in_a_window_with_retry_after(place: str) -> None:
     clock = Clock()
-    client = client_for(RateLimit(2, per=60, backend=InMemoryBackend(clock=clock)), place)
+    client = client_for(RateLimitGuard(2, per=60, backend=InMemoryBackend(clock=clock)), place)
     value_of(client)
     clock.now += 10
     value_of(client)
@@ -45,7 +37,7 @@ def test_rate_limit_key_may_be_async_and_come_from_the_handshake() -> None:
     async def user(websocket: WebSocket) -> str:
         return websocket.query_params.get("user", "")
 
-    client = client_for(RateLimit(1, per=60, key=user), "depends")
+    client = client_for(RateLimitGuard(1, per=60, key=user), "depends")
     assert value_of(client, "/ws?user=a") == "a"
     assert value_of(client, "/ws?user=b") == "b"
     assert_rejected(client, "/ws?user=a", status=429)
@@ -65,7 +57,7 @@ def test_in_memory_backend_forgets_ended_windows() -> None:
     assert list(backend._windows) == ["last"]
 
 
-def connection_app(limit: ConnectionLimit, *, middleware: bool = False) -> TestClient:
+def connection_app(limit: ConnectionLimitGuard, *, middleware: bool = False) -> TestClient:
     router = RejectingRouter()
 
     if middleware:
@@ -106,7 +98,7 @@ async def serve(websocket: WebSocket) -> None:
 @pytest.mark.parametrize("ending", ["close", "fail", "client-gone"])
 def test_a_connection_slot_is_given_back_however_the_socket_ends(middleware: bool, ending: str) -> None:
     backend = InMemoryBackend()
-    client = connection_app(ConnectionLimit(1, backend=backend, retry_after=7), middleware=middleware)
+    client = connection_app(ConnectionLimitGuard(1, backend=backend, retry_after=7), middleware=middleware)
 
     def hold_then_end() -> None:
         with client.websocket_connect("/ws") as first:
@@ -133,26 +125,26 @@ def test_a_connection_slot_is_given_back_however_the_socket_ends(middleware: boo
 @pytest.mark.parametrize("place", ["ws_guard", "reject_unless"])
 def test_connection_limit_in_ws_guard_and_reject_unless(place: str) -> None:
     backend = InMemoryBackend()
-    client = client_for(ConnectionLimit(2, backend=backend), place)
+    client = client_for(ConnectionLimitGuard(2, backend=backend), place)
     assert value_of(client)
     assert backend.open_slots("connections:testclient") == 0
 
 
 def test_connection_limit_is_a_holding_guard_and_cannot_be_timed() -> None:
-    assert isinstance(ConnectionLimit(1), HoldingGuard) and not isinstance(ConnectionLimit(1), Guard)
+    assert isinstance(ConnectionLimitGuard(1), HoldingGuard) and not isinstance(ConnectionLimitGuard(1), Guard)
     with pytest.raises(TypeError, match="holds a slot while the socket lives"):
-        ws_guard(ConnectionLimit(1), timeout=1)
+        ws_guard(ConnectionLimitGuard(1), timeout=1)
 
 
 @pytest.mark.parametrize("limit", [0, -1, 1.5, True])
 def test_a_limit_that_refuses_everyone_fails_when_built(limit: object) -> None:
     with pytest.raises(ValueError, match="a limit of 0 refuses everyone"):
-        RateLimit(limit, per=1)  # type: ignore[arg-type]
+        RateLimitGuard(limit, per=1)  # type: ignore[arg-type]
     with pytest.raises(ValueError, match="a limit of 0 refuses everyone"):
-        ConnectionLimit(limit)  # type: ignore[arg-type]
+        ConnectionLimitGuard(limit)  # type: ignore[arg-type]
 
 
 @pytest.mark.parametrize("per", [0, -5, "60"])
 def test_a_window_that_is_not_positive_fails_when_built(per: object) -> None:
     with pytest.raises(ValueError, match="per must be a positive number of seconds"):
-        RateLimit(1, per=per)  # type: ignore[arg-type]
+        RateLimitGuard(1, per=per)  # type: ignore[arg-type]

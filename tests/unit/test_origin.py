@@ -2,7 +2,8 @@ import logging
 
 import pytest
 
-from fastapi_ws_reject import APIKey, OriginGuard, WebSocketGuardMiddleware, all_of, constant_time_lookup
+from fastapi_ws_reject import WebSocketGuardMiddleware
+from fastapi_ws_reject.guards import APIKeyGuard, OriginGuard, all_of, constant_time_lookup
 from fastapi_ws_reject.testing import assert_rejected
 from tests.unit.places import PLACES, client_for, guarded_app, value_of
 
@@ -81,7 +82,7 @@ def test_the_refused_origin_is_logged(caplog: pytest.LogCaptureFixture) -> None:
 
 
 def test_cross_site_origin_with_a_valid_cookie_is_refused() -> None:
-    cookie_auth = APIKey(constant_time_lookup({"session-1": "alice"}), sources=("cookie",))
+    cookie_auth = APIKeyGuard(constant_time_lookup({"session-1": "alice"}), sources=("cookie",))
     guard = all_of(OriginGuard(["https://app.example.com"], allow_missing=False), cookie_auth)
     client = client_for(guard, "depends")
     client.cookies.set("api_key", "session-1")
@@ -112,7 +113,7 @@ def test_a_single_string_is_refused() -> None:
 
 def test_star_beside_cookie_credentials_is_refused() -> None:
     star = OriginGuard(["*"], allow_missing=False)
-    cookies = APIKey(constant_time_lookup({"k": "v"}), sources=("header", "cookie"))
+    cookies = APIKeyGuard(constant_time_lookup({"k": "v"}), sources=("header", "cookie"))
     with pytest.raises(ValueError, match="Cross-Site WebSocket Hijacking"):
         all_of(star, cookies)
     with pytest.raises(ValueError, match="Cross-Site WebSocket Hijacking"):

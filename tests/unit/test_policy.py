@@ -5,13 +5,13 @@ from fastapi import Depends, FastAPI, HTTPException, WebSocket
 from starlette.testclient import TestClient
 
 from fastapi_ws_reject import (
-    OriginGuard,
     RejectingRouter,
     WebSocketGuardMiddleware,
     WebSocketRejection,
     add_rejection_handlers,
     ws_guard,
 )
+from fastapi_ws_reject.guards import OriginGuard
 from fastapi_ws_reject.testing import assert_closed, assert_rejected
 
 BROWSER = {"Origin": "https://app.example.com", "Sec-Fetch-Mode": "websocket", "Sec-Fetch-Dest": "websocket"}
@@ -33,7 +33,7 @@ def routes(router: Any) -> None:
 
 
 def included(policy: Any) -> TestClient:
-    router = RejectingRouter(rejection_policy=policy)
+    router = RejectingRouter(policy=policy)
     routes(router)
     app = FastAPI()
     app.include_router(router)
@@ -112,7 +112,7 @@ def test_close_policy_accepts_one_offered_subprotocol_so_the_browser_reads_the_c
     "build",
     [
         lambda: WebSocketRejection(400, policy="sometimes"),
-        lambda: RejectingRouter(rejection_policy="never"),
+        lambda: RejectingRouter(policy="never"),
         lambda: add_rejection_handlers(FastAPI(), policy="HTTP"),
         lambda: OriginGuard(["https://a.test"], allow_missing=True, policy="close-ish"),
         lambda: WebSocketGuardMiddleware(FastAPI(), not_found=True, policy=""),

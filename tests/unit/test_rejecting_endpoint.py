@@ -6,14 +6,8 @@ import pytest
 from fastapi import Depends, FastAPI, HTTPException, WebSocket
 from starlette.testclient import TestClient
 
-from fastapi_ws_reject import (
-    ConnectionLimit,
-    InMemoryBackend,
-    OriginGuard,
-    RejectingRouter,
-    WebSocketGuardMiddleware,
-    any_of,
-)
+from fastapi_ws_reject import RejectingRouter, WebSocketGuardMiddleware
+from fastapi_ws_reject.guards import ConnectionLimitGuard, InMemoryBackend, OriginGuard, any_of
 from fastapi_ws_reject.routing import rejecting_endpoint
 from fastapi_ws_reject.testing import assert_rejected
 
@@ -44,11 +38,11 @@ def test_a_rejecting_endpoint_keeps_its_first_policy() -> None:
 
     closing = rejecting_endpoint(endpoint, "close")
     assert rejecting_endpoint(closing, "http") is closing
-    assert closing.rejection_policy == "close"  # type: ignore[attr-defined]
+    assert closing.fastapi_ws_reject_policy == "close"  # type: ignore[attr-defined]
 
 
 def test_a_router_included_in_a_rejecting_router_keeps_its_policy() -> None:
-    child = RejectingRouter(rejection_policy="close")
+    child = RejectingRouter(policy="close")
 
     @child.websocket("/gone")
     async def gone(websocket: WebSocket) -> None:
@@ -65,7 +59,7 @@ def test_a_router_included_in_a_rejecting_router_keeps_its_policy() -> None:
 @pytest.mark.parametrize("place", ["depends", "middleware"])
 def test_any_of_with_a_holding_guard_holds_the_slot_of_the_guard_that_passed(place: str) -> None:
     backend = InMemoryBackend()
-    guard = any_of(OriginGuard(["https://a.example"], allow_missing=False), ConnectionLimit(1, backend=backend))
+    guard = any_of(OriginGuard(["https://a.example"], allow_missing=False), ConnectionLimitGuard(1, backend=backend))
     router = RejectingRouter()
     held: list[int] = []
 
@@ -82,12 +76,12 @@ def test_any_of_with_a_holding_guard_holds_the_slot_of_the_guard_that_passed(pla
     with TestClient(app).websocket_connect("/ws"):
         pass
     assert held == [1] and backend.open_slots("connections:testclient") == 0
-    assert guard.name == "any_of(OriginGuard, ConnectionLimit)" and not guard.reads_cookies  # type: ignore[union-attr]
+    assert guard.name == "any_of(OriginGuard, ConnectionLimitGuard)" and not guard.reads_cookies  # type: ignore[union-attr]
 
 
 def test_an_endpoint_error_inside_a_held_any_of_gives_the_slot_back() -> None:
     backend = InMemoryBackend()
-    guard = any_of(ConnectionLimit(1, backend=backend))
+    guard = any_of(ConnectionLimitGuard(1, backend=backend))
     router = RejectingRouter()
 
     @router.websocket("/ws")
