@@ -23,10 +23,10 @@ CASES: list[tuple[str, str, dict[str, str]]] = [
 
 
 def describe(result: Handshake) -> str:
-    if result.status == 101:
+    if result.status_code == 101:
         return f"101 accepted, messages {result.messages}, then close {result.close_code} {result.close_reason!r}"
     shown = {name: value for name, value in result.headers.items() if name not in ("date", "server")}
-    return f"{result.status} {shown} body {result.body.decode(errors='replace')!r}"
+    return f"{result.status_code} {shown} body {result.content.decode(errors='replace')!r}"
 
 
 async def probe(base_url: str) -> None:

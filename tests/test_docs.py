@@ -78,7 +78,7 @@ def test_demo_runs_against_a_real_server(capsys: pytest.CaptureFixture[str]) -> 
 def test_demo_app_on_hypercorn() -> None:
     with live_server("examples.demo_app:app", server="hypercorn", cwd=ROOT) as server:
         result = asyncio.run(handshake(server.url + "/chat"))
-    assert result.status == 401
+    assert result.status_code == 401
 
 
 def test_browser_example_without_a_browser() -> None:
@@ -87,6 +87,6 @@ def test_browser_example_without_a_browser() -> None:
 
     client = TestClient(browser.app)
     assert "new WebSocket" in client.get("/").text
-    assert_rejected(client, "/ws/http", status=401, headers={"WWW-Authenticate": "Bearer"})
-    assert_closed(client, "/ws/close", code=4401, reason="log in again")
-    assert_rejected(client, "/ws/auto", status=401)
+    assert_rejected(client, "/ws/http", status_code=401, headers={"WWW-Authenticate": "Bearer"})
+    assert_closed(client, "/ws/close", close_code=4401, close_reason="log in again")
+    assert_rejected(client, "/ws/auto", status_code=401)

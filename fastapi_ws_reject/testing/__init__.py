@@ -7,7 +7,7 @@ Needs the test extra (`pip install "fastapi-ws-reject[test]"`: uvicorn, hypercor
 from fastapi.testclient import TestClient
 from fastapi_ws_reject.testing import assert_closed, assert_rejected
 
-assert_rejected(TestClient(app), "/rooms/attic", status=404)
+assert_rejected(TestClient(app), "/rooms/attic", status_code=404)
 ```
 """
 

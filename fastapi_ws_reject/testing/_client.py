@@ -47,21 +47,21 @@ class Rejected:
 class Closed:
     """An accepted socket that the app closed: the close code, the reason, and the messages before it."""
 
-    code: int
-    reason: str
+    close_code: int
+    close_reason: str
     messages: list[str | bytes] = field(default_factory=list)
 
     def __str__(self) -> str:
-        return f"accepted, then {len(self.messages)} message(s), then close {self.code} {self.reason!r}"
+        return f"accepted, then {len(self.messages)} message(s), then close {self.close_code} {self.close_reason!r}"
 
 
 def assert_rejected(
     client: TestClient,
     path: str,
     *,
-    status: int | None = None,
+    status_code: int | None = None,
     headers: dict[str, str] | None = None,
-    body: str | bytes | None = None,
+    content: str | bytes | None = None,
     json: Any = None,
     request_headers: dict[str, str] | None = None,
     **connect_kwargs: Any,
@@ -69,7 +69,7 @@ def assert_rejected(
     """Open `path` and assert it is refused before accept; return what a real server would have sent.
 
     ```python
-    rejected = assert_rejected(client, "/rooms/attic", status=404, json={"detail": "no such room"})
+    rejected = assert_rejected(client, "/rooms/attic", status_code=404, json={"detail": "no such room"})
     ```
 
     `headers` are expected in the response; `request_headers` are sent with the handshake, and other
@@ -79,13 +79,13 @@ def assert_rejected(
     if not isinstance(outcome, Rejected):
         raise AssertionError(f"Expected {path} to be rejected, but it was {outcome}.")
     problems = []
-    if status is not None and outcome.status_code != status:
-        problems.append(f"status {outcome.status_code}, expected {status}")
+    if status_code is not None and outcome.status_code != status_code:
+        problems.append(f"status {outcome.status_code}, expected {status_code}")
     for name, value in (headers or {}).items():
         if outcome.headers.get(name) != value:
             problems.append(f"header {name!r} is {outcome.headers.get(name)!r}, expected {value!r}")
-    if body is not None and outcome.content != (body.encode() if isinstance(body, str) else body):
-        problems.append(f"body {outcome.content[:200]!r}, expected {body!r}")
+    if content is not None and outcome.content != (content.encode() if isinstance(content, str) else content):
+        problems.append(f"body {outcome.content[:200]!r}, expected {content!r}")
     if json is not None and _json_or_none(outcome.content) != json:
         problems.append(f"JSON body {outcome.content[:200]!r}, expected {json!r}")
     if problems:
@@ -97,25 +97,25 @@ def assert_closed(
     client: TestClient,
     path: str,
     *,
-    code: int | None = None,
-    reason: str | None = None,
+    close_code: int | None = None,
+    close_reason: str | None = None,
     request_headers: dict[str, str] | None = None,
     **connect_kwargs: Any,
 ) -> Closed:
     """Open `path`, read until the app closes the accepted socket, and assert the close code and reason.
 
     ```python
-    closed = assert_closed(client, "/items/1", code=4409, reason="item was deleted")
+    closed = assert_closed(client, "/items/1", close_code=4409, close_reason="item was deleted")
     ```
     """
     outcome = _connect(client, path, request_headers, connect_kwargs)
     if not isinstance(outcome, Closed):
         raise AssertionError(f"Expected {path} to be accepted and then closed, but it was rejected with {outcome}.")
     problems = []
-    if code is not None and outcome.code != code:
-        problems.append(f"close code {outcome.code}, expected {code}")
-    if reason is not None and outcome.reason != reason:
-        problems.append(f"reason {outcome.reason!r}, expected {reason!r}")
+    if close_code is not None and outcome.close_code != close_code:
+        problems.append(f"close code {outcome.close_code}, expected {close_code}")
+    if close_reason is not None and outcome.close_reason != close_reason:
+        problems.append(f"reason {outcome.close_reason!r}, expected {close_reason!r}")
     if problems:
         raise AssertionError(f"{path} was closed, but: {'; '.join(problems)}. It was {outcome}.")
     return outcome
@@ -126,7 +126,7 @@ def without_denial_extension(app: ASGIApp) -> ASGIApp:
 
     ```python
     client = TestClient(without_denial_extension(app))
-    assert_rejected(client, "/ws", status=403)  # what daphne sends
+    assert_rejected(client, "/ws", status_code=403)  # what daphne sends
     ```
     """
 

@@ -14,11 +14,11 @@ from websockets.typing import Subprotocol
 
 @dataclass
 class Handshake:
-    """What a real client saw: `status` 101 and the close, or the rejection's status, headers and body."""
+    """What a real client saw: `status_code` 101 and the close, or the rejection's status, headers and content."""
 
-    status: int
+    status_code: int
     headers: dict[str, str]
-    body: bytes = b""
+    content: bytes = b""
     messages: list[str | bytes] = field(default_factory=list)
     close_code: int | None = None
     close_reason: str | None = None

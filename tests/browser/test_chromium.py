@@ -100,4 +100,4 @@ def test_the_browser_reads_the_close_code_only_with_close_or_auto(devtools: str)
     assert results["/ws/http"] == {"code": 1006, "reason": ""}
     assert results["/ws/close"] == {"code": 4401, "reason": "log in again"}
     assert results["/ws/auto"] == {"code": 4401, "reason": "log in again"}
-    assert (from_a_script.status, from_a_script.body) == (401, b"log in again")  # auto: not a browser
+    assert (from_a_script.status_code, from_a_script.content) == (401, b"log in again")  # auto: not a browser

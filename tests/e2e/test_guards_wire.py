@@ -29,16 +29,16 @@ def server(request: pytest.FixtureRequest):  # type: ignore[no-untyped-def]
 def test_middleware_refuses_a_foreign_origin_before_routing(server: RunningServer) -> None:
     denial = BEHAVIOURS[server.name].denial_extension
     refused = asyncio.run(handshake(server + "/guarded/echo", headers={"Origin": "https://evil.test"}))
-    assert (refused.status, refused.body) == ((403, b"origin not allowed") if denial else (403, b""))
+    assert (refused.status_code, refused.content) == ((403, b"origin not allowed") if denial else (403, b""))
     assert asyncio.run(handshake(server + "/guarded/echo", headers=ORIGIN)).messages == ["hello"]
 
 
 def test_middleware_answers_404_for_an_unknown_path(server: RunningServer) -> None:
     result = asyncio.run(handshake(server + "/guarded/nothing", headers=ORIGIN))
     if BEHAVIOURS[server.name].denial_extension:
-        assert (result.status, json.loads(result.body)) == (404, {"detail": "Not Found"})
+        assert (result.status_code, json.loads(result.content)) == (404, {"detail": "Not Found"})
     else:
-        assert result.status == 403
+        assert result.status_code == 403
 
 
 def test_middleware_leaves_http_alone(server: RunningServer) -> None:
@@ -50,7 +50,7 @@ async def hold_and_probe(base_url: str) -> tuple[int, str]:
     async with connect(base_url + "/limited") as holder:
         assert await holder.recv() == "holding the only slot"
         second = await handshake(base_url + "/limited")
-        return second.status, second.headers.get("retry-after", "")
+        return second.status_code, second.headers.get("retry-after", "")
 
 
 def test_connection_limit_refuses_a_second_socket_then_frees_the_slot(server: RunningServer) -> None:

@@ -25,11 +25,15 @@ def stats(server: RunningServer) -> dict[str, int]:
 
 
 def outcome(result: Handshake) -> str:
-    if result.status == 403 and result.body == b"no":
+    if result.status_code == 403 and result.content == b"no":
         return "reject"
-    if result.status == 101 and result.messages == ["ok"] and result.close_code == 1000:
+    if result.status_code == 101 and result.messages == ["ok"] and result.close_code == 1000:
         return "accept"
-    if result.status == 101 and result.messages == [] and (result.close_code, result.close_reason) == (4404, "gone"):
+    if (
+        result.status_code == 101
+        and result.messages == []
+        and (result.close_code, result.close_reason) == (4404, "gone")
+    ):
         return "late"
     return f"unexpected: {result}"
 

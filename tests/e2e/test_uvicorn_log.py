@@ -12,9 +12,9 @@ pytestmark = pytest.mark.e2e
 
 
 async def two_denials_and_a_silent_app(url: str) -> None:
-    assert (await handshake(url + "/rejection")).status == 429
-    assert (await handshake(url + "/rooms/attic")).status == 404
-    assert (await handshake(url + "/no-answer")).status == 500
+    assert (await handshake(url + "/rejection")).status_code == 429
+    assert (await handshake(url + "/rooms/attic")).status_code == 404
+    assert (await handshake(url + "/no-answer")).status_code == 500
 
 
 def test_uvicorn_still_logs_an_error_for_every_denial() -> None:

@@ -51,7 +51,7 @@ def wait_for_log(server: RunningServer, text: str, timeout: float = 10.0) -> str
 
 
 def assert_forbidden_fallback(result: Handshake) -> None:
-    assert (result.status, result.body) == (403, b"")
+    assert (result.status_code, result.content) == (403, b"")
 
 
 @pytest.mark.parametrize("prefix", ["", "/app-wide", "/nested/inner"])
@@ -61,10 +61,10 @@ def test_http_exception_before_accept_arrives_as_declared(
     result = connect(server, prefix + "/rooms/attic")
     if not behaviour.denial_extension:
         return assert_forbidden_fallback(result)
-    assert result.status == 404
+    assert result.status_code == 404
     assert result.headers["x-room"] == "attic"
     assert result.headers["content-type"] == "application/json"
-    assert result.body == b'{"detail":"no room attic"}'
+    assert result.content == b'{"detail":"no room attic"}'
 
 
 def test_rejection_bytes_are_the_declared_response_and_nothing_follows(
@@ -88,13 +88,13 @@ def test_empty_denial_gets_only_what_the_server_adds(server: RunningServer, beha
     result = connect(server, "/guarded")
     if not behaviour.denial_extension:
         return assert_forbidden_fallback(result)
-    assert (result.status, result.body, result.headers["content-length"]) == (401, b"", "0")
+    assert (result.status_code, result.content, result.headers["content-length"]) == (401, b"", "0")
     assert ("content-type" in result.headers) is behaviour.types_empty_body
 
 
 def test_accepted_socket_is_untouched(server: RunningServer) -> None:
     result = connect(server, "/rooms/lobby")
-    assert (result.status, result.messages, result.close_code) == (101, ["welcome"], 1000)
+    assert (result.status_code, result.messages, result.close_code) == (101, ["welcome"], 1000)
 
 
 @pytest.mark.parametrize("prefix", ["", "/app-wide", "/nested/inner", "/noext"])
@@ -102,7 +102,7 @@ def test_rejection_after_accept_closes_with_4000_plus_status_and_reason(
     server: RunningServer, behaviour: Behaviour, prefix: str
 ) -> None:
     result = connect(server, prefix + "/late")
-    assert (result.status, result.messages, result.close_code) == (101, ["hello"], 4404)
+    assert (result.status_code, result.messages, result.close_code) == (101, ["hello"], 4404)
     assert result.close_reason == ("room closed" if behaviour.keeps_close_reason else "")
 
 
@@ -116,19 +116,19 @@ def test_validation_error_is_a_422_with_fastapi_errors(server: RunningServer, be
     result = connect(server, "/validated/seven")
     if not behaviour.denial_extension:
         return assert_forbidden_fallback(result)
-    assert result.status == 422
-    assert b'"loc":["path","number"]' in result.body
+    assert result.status_code == 422
+    assert b'"loc":["path","number"]' in result.content
 
 
 def test_websocket_exception_keeps_its_reason(server: RunningServer, behaviour: Behaviour) -> None:
     result = connect(server, "/ws-exception")
     if not behaviour.denial_extension:
         return assert_forbidden_fallback(result)
-    assert (result.status, result.body) == (404, b"no such thing")
+    assert (result.status_code, result.content) == (404, b"no such thing")
 
 
 def test_include_level_guard_rejects_then_admits(server: RunningServer, behaviour: Behaviour) -> None:
-    assert connect(server, "/v1/rooms/lobby").status == (401 if behaviour.denial_extension else 403)
+    assert connect(server, "/v1/rooms/lobby").status_code == (401 if behaviour.denial_extension else 403)
     assert connect(server, "/v1/rooms/lobby?token=good").messages == ["welcome"]
 
 
@@ -147,8 +147,8 @@ def test_unexpected_error_before_accept_is_logged_and_answered_by_the_server(
     server: RunningServer, behaviour: Behaviour
 ) -> None:
     result = connect(server, "/boom")
-    assert result.status == behaviour.error_before_accept
-    assert b"internal detail" not in result.body
+    assert result.status_code == behaviour.error_before_accept
+    assert b"internal detail" not in result.content
     assert "RuntimeError: internal detail" in wait_for_log(server, "RuntimeError: internal detail")
 
 

@@ -58,13 +58,13 @@ def test_limits_hold_across_two_server_processes(shared_redis: str) -> None:
             await hold(first, sockets)
             await hold(second, sockets)
             refused = [await handshake(server + "/hold") for server in (first, second)]
-            assert [result.status for result in refused] == [429, 429]
+            assert [result.status_code for result in refused] == [429, 429]
             await sockets[0].close()
             await asyncio.sleep(0.2)
             await hold(second, sockets)  # the slot came back, for any process
             for websocket in sockets:
                 await websocket.close()
-            rates = [(await handshake(server + "/rate")).status for server in (first, second, first, second)]
+            rates = [(await handshake(server + "/rate")).status_code for server in (first, second, first, second)]
             assert rates == [101, 101, 101, 429]
 
         asyncio.run(scenario())
@@ -77,11 +77,11 @@ def test_sigkill_of_a_worker_frees_its_slots_within_the_lease_ttl(shared_redis: 
             sockets: list[ClientConnection] = []
             await hold(doomed, sockets)
             await hold(doomed, sockets)
-            assert (await handshake(survivor + "/hold")).status == 429
+            assert (await handshake(survivor + "/hold")).status_code == 429
             assert doomed.pid is not None
             os.kill(doomed.pid, signal.SIGKILL)
             killed = time.monotonic()
-            while (await handshake(survivor + "/hold", timeout=0.1)).status != 101:
+            while (await handshake(survivor + "/hold", timeout=0.1)).status_code != 101:
                 assert time.monotonic() - killed < 5, "the dead worker's slots were never freed"
                 await asyncio.sleep(0.1)
             return time.monotonic() - killed
@@ -99,13 +99,13 @@ def test_redis_stopped_gives_the_configured_policy_within_the_timeout(
         monkeypatch.setenv("REDIS_PREFIX", "down:")
         monkeypatch.setenv("REDIS_ON_FAILURE", on_failure)
         with live_server(APP, cwd=ROOT) as server:
-            assert asyncio.run(handshake(server + "/rate")).status == 101
+            assert asyncio.run(handshake(server + "/rate")).status_code == 101
             os.kill(redis_process.pid, signal.SIGKILL)
             redis_process.wait()
             for _ in range(3):
                 started = time.monotonic()
                 result = asyncio.run(handshake(server + "/rate"))
-                assert result.status == status
+                assert result.status_code == status
                 assert time.monotonic() - started < 0.3 + 1.0  # the backend's timeout, plus the handshake
     log = server.log()
     assert log.count(REDIS_DOWN.split(" (")[0]) == 1, log[-2000:]

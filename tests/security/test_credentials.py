@@ -31,20 +31,20 @@ def events() -> Iterator[list[RejectionEvent]]:
 @pytest.mark.parametrize("place", PLACES)
 def test_a_bool_verifier_refuses_a_wrong_bearer_token(place: str) -> None:
     client = client_for(BearerTokenGuard(is_the_token), place)
-    rejected = assert_rejected(client, "/ws", status=401, request_headers={"Authorization": "Bearer wrong"})
+    rejected = assert_rejected(client, "/ws", status_code=401, request_headers={"Authorization": "Bearer wrong"})
     assert rejected.headers["www-authenticate"] == 'Bearer error="invalid_token"'
 
 
 @pytest.mark.parametrize("place", PLACES)
 def test_a_bool_verifier_refuses_a_wrong_api_key(place: str) -> None:
     client = client_for(APIKeyGuard(is_the_token), place)
-    assert_rejected(client, "/ws", status=401, request_headers={"X-API-Key": "wrong"})
+    assert_rejected(client, "/ws", status_code=401, request_headers={"X-API-Key": "wrong"})
 
 
 @pytest.mark.parametrize("falsy", [False, None, 0, ""])
 def test_every_falsy_verifier_answer_refuses(falsy: object) -> None:
     client = client_for(BearerTokenGuard(lambda token: falsy), "depends")
-    assert_rejected(client, "/ws", status=401, request_headers={"Authorization": "Bearer anything"})
+    assert_rejected(client, "/ws", status_code=401, request_headers={"Authorization": "Bearer anything"})
 
 
 def test_a_bool_verifier_lets_the_right_token_in() -> None:
@@ -68,7 +68,9 @@ def test_a_token_offered_as_a_subprotocol_never_reaches_the_log_or_the_event(
     caplog: pytest.LogCaptureFixture, events: list[RejectionEvent]
 ) -> None:
     with caplog.at_level(logging.DEBUG, logger="fastapi_ws_reject"):
-        assert_rejected(TestClient(subprotocol_app()), "/chat", status=400, subprotocols=["chat.v1", "bearer", TOKEN])
+        assert_rejected(
+            TestClient(subprotocol_app()), "/chat", status_code=400, subprotocols=["chat.v1", "bearer", TOKEN]
+        )
     assert len(caplog.messages) == 1 and TOKEN not in caplog.messages[0]
     assert [event.guard for event in events] == ["SubprotocolGuard"]
     assert TOKEN not in repr(events)
@@ -117,7 +119,7 @@ def test_the_key_a_client_passed_with_keeps_the_routes_own_answer() -> None:
 
     app = FastAPI()
     app.include_router(router)
-    assert_rejected(TestClient(app), "/ws", status=409, request_headers={"X-API-Key": "right"})
+    assert_rejected(TestClient(app), "/ws", status_code=409, request_headers={"X-API-Key": "right"})
 
 
 def test_when_every_alternative_refuses_the_event_names_the_guard_that_answered(
@@ -125,7 +127,7 @@ def test_when_every_alternative_refuses_the_event_names_the_guard_that_answered(
 ) -> None:
     client = client_for(any_of(BearerTokenGuard(is_the_token), APIKeyGuard(is_the_token)), "depends")
     with caplog.at_level(logging.INFO, logger="fastapi_ws_reject"):
-        rejected = assert_rejected(client, "/ws", status=401, request_headers={"X-API-Key": "wrong"})
+        rejected = assert_rejected(client, "/ws", status_code=401, request_headers={"X-API-Key": "wrong"})
     assert rejected.headers["www-authenticate"] == "Bearer"
     assert [(event.guard, event.detail) for event in events] == [("BearerTokenGuard", "no Bearer credential")]
     assert caplog.messages == ["Rejected websocket /ws with status 401 by BearerTokenGuard: no Bearer credential"]

@@ -72,7 +72,7 @@ def test_a_refusal_leaves_nothing_of_its_own_in_the_scope(place: str) -> None:
     )
     client = client_for(guard, place)
     client.app = keeping_scope(client.app, scopes)
-    assert_rejected(client, "/ws", status=403)
+    assert_rejected(client, "/ws", status_code=403)
     leftovers = {key for scope in scopes for key in scope if "refusal" in key or key.endswith(".policy")}
     assert leftovers == set()
 
@@ -97,7 +97,7 @@ def only_beta(websocket: WebSocket) -> str | None:
 def test_a_ws_guard_composes_and_runs_in_the_middleware(place: str) -> None:
     guard = all_of(ws_guard(only_beta, status_code=402), RateLimitGuard(100, per=60))
     client = client_for(guard, place)
-    assert_rejected(client, "/ws", status=402)
+    assert_rejected(client, "/ws", status_code=402)
     assert value_of(client, headers={"x-user": "ann"})
 
 
@@ -110,7 +110,7 @@ def test_a_ws_guard_alone_runs_in_the_middleware() -> None:
         await websocket.close()
 
     app.add_middleware(WebSocketGuardMiddleware, guards=[ws_guard(only_beta, status_code=402, timeout=1)])
-    assert_rejected(TestClient(app), "/ws", status=402)
+    assert_rejected(TestClient(app), "/ws", status_code=402)
 
 
 def test_a_ws_guard_that_needs_a_route_cannot_be_composed() -> None:
@@ -152,6 +152,6 @@ def test_a_guard_written_by_a_user_needs_one_method() -> None:
 
     app = FastAPI()
     app.include_router(router)
-    assert_rejected(TestClient(app), "/ws", status=403)
+    assert_rejected(TestClient(app), "/ws", status_code=403)
     with TestClient(app).websocket_connect("/ws", headers={"x-user": "ann"}) as websocket:
         assert websocket.receive_text() == "ann"

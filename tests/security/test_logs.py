@@ -25,7 +25,7 @@ def test_a_control_character_in_the_path_cannot_forge_a_log_line(
     encoded: str, caplog: pytest.LogCaptureFixture
 ) -> None:
     with caplog.at_level(logging.INFO, logger="fastapi_ws_reject"):
-        assert_rejected(TestClient(app()), f"/rooms/x{encoded}INFO forged line", status=403)
+        assert_rejected(TestClient(app()), f"/rooms/x{encoded}INFO forged line", status_code=403)
     (message,) = caplog.messages
     assert message.isprintable() and message.startswith("Rejected websocket /rooms/x\\")
     assert "INFO forged line with status 403 by OriginGuard: no Origin header" in message
@@ -33,14 +33,16 @@ def test_a_control_character_in_the_path_cannot_forge_a_log_line(
 
 def test_a_control_character_in_a_refused_origin_is_escaped(caplog: pytest.LogCaptureFixture) -> None:
     with caplog.at_level(logging.INFO, logger="fastapi_ws_reject"):
-        assert_rejected(TestClient(app()), "/ws", status=403, request_headers={"Origin": "https://b.example\x1b[2J"})
+        assert_rejected(
+            TestClient(app()), "/ws", status_code=403, request_headers={"Origin": "https://b.example\x1b[2J"}
+        )
     (message,) = caplog.messages
     assert message.isprintable() and "\\x1b[2J" in message
 
 
 def test_a_plain_path_is_logged_as_it_is(caplog: pytest.LogCaptureFixture) -> None:
     with caplog.at_level(logging.INFO, logger="fastapi_ws_reject"):
-        assert_rejected(TestClient(app()), "/rooms/caf%C3%A9", status=403)
+        assert_rejected(TestClient(app()), "/rooms/caf%C3%A9", status_code=403)
     assert caplog.messages == ["Rejected websocket /rooms/café with status 403 by OriginGuard: no Origin header"]
 
 
@@ -50,6 +52,6 @@ def test_a_forged_log_line_does_not_reach_a_real_servers_log(server: str) -> Non
     with live_server("tests.security.logging_app:app", server=server, cwd=ROOT) as running:
         result = asyncio.run(handshake(running.url + "/rooms/x%0AFORGED%20line"))
     log = running.log()  # once the server has stopped: it logs the rejection after sending it
-    assert result.status == 403
+    assert result.status_code == 403
     assert "Rejected websocket /rooms/x\\nFORGED line with status 403" in log
     assert not any(line.startswith("FORGED") for line in log.splitlines())

@@ -31,13 +31,13 @@ def guarded(**options: object) -> FastAPI:
 
 def test_include_pattern_applies_under_a_root_path() -> None:
     client = TestClient(guarded(), root_path="/api")
-    assert_rejected(client, "/api/ws/lobby", status=403, request_headers=FOREIGN)
+    assert_rejected(client, "/api/ws/lobby", status_code=403, request_headers=FOREIGN)
 
 
 def test_include_pattern_applies_in_a_mounted_sub_app() -> None:
     parent = FastAPI()
     parent.mount("/v1", guarded())
-    assert_rejected(TestClient(parent), "/v1/ws/lobby", status=403, request_headers=FOREIGN)
+    assert_rejected(TestClient(parent), "/v1/ws/lobby", status_code=403, request_headers=FOREIGN)
 
 
 def test_exclude_pattern_is_relative_to_the_mount_too() -> None:
@@ -45,7 +45,7 @@ def test_exclude_pattern_is_relative_to_the_mount_too() -> None:
     parent.mount("/v1", guarded(exclude=["/ws/public"]))
     with TestClient(parent).websocket_connect("/v1/ws/public", headers=dict(FOREIGN)) as websocket:
         assert websocket.receive_text() == "public"
-    assert_rejected(TestClient(parent), "/v1/ws/private", status=403, request_headers=FOREIGN)
+    assert_rejected(TestClient(parent), "/v1/ws/private", status_code=403, request_headers=FOREIGN)
 
 
 def test_a_refused_client_cannot_tell_unknown_paths_from_known_ones() -> None:
@@ -57,16 +57,16 @@ def test_a_refused_client_cannot_tell_unknown_paths_from_known_ones() -> None:
 
 def test_an_allowed_client_still_gets_404_for_an_unknown_path() -> None:
     client = TestClient(guarded(include=["*"], not_found=True))
-    assert_rejected(client, "/nope", status=404, request_headers={"Origin": "https://app.example.com"})
+    assert_rejected(client, "/nope", status_code=404, request_headers={"Origin": "https://app.example.com"})
 
 
 def test_404_probes_count_toward_the_rate_limit() -> None:
     client = TestClient(
         guarded(include=["*"], not_found=True, guards=[RateLimitGuard(2, per=60, backend=InMemoryBackend())])
     )
-    assert_rejected(client, "/probe-1", status=404)
-    assert_rejected(client, "/probe-2", status=404)
-    assert_rejected(client, "/probe-3", status=429)
+    assert_rejected(client, "/probe-1", status_code=404)
+    assert_rejected(client, "/probe-2", status_code=404)
+    assert_rejected(client, "/probe-3", status_code=429)
 
 
 @pytest.mark.e2e
@@ -77,5 +77,5 @@ def test_include_pattern_applies_under_a_server_root_path(server: str) -> None:
     with live_server(app, server=server, cwd=ROOT, server_args=["--root-path", "/api"]) as running:
         refused = asyncio.run(handshake(running.url + "/ws/lobby", headers=FOREIGN))
         allowed = asyncio.run(handshake(running.url + "/ws/lobby", headers={"Origin": "https://app.example.com"}))
-    assert refused.status == 403 and refused.body == b"origin not allowed"
-    assert allowed.status == 101
+    assert refused.status_code == 403 and refused.content == b"origin not allowed"
+    assert allowed.status_code == 101

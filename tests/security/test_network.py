@@ -249,7 +249,7 @@ def test_refusal_detail_never_repeats_what_the_client_sent(events: list[Rejectio
 def test_the_default_limit_key_counts_a_mapped_peer_as_its_ipv4_address() -> None:
     limit = RateLimitGuard(1, per=60)
     assert seen(client_for(limit, peer="1.2.3.4")) == "1.2.3.4"
-    assert_rejected(client_for(limit, peer="::ffff:1.2.3.4"), "/ws", status=429)
+    assert_rejected(client_for(limit, peer="::ffff:1.2.3.4"), "/ws", status_code=429)
 
 
 def test_the_default_limit_key_of_a_connection_without_a_client_is_unknown() -> None:

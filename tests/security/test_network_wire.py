@@ -167,4 +167,4 @@ def test_a_dual_stack_server_shows_an_ipv4_client_as_mapped(dual_stack_server: i
 
 def test_a_mapped_peer_is_denied_by_its_ipv4_network_on_the_wire(dual_stack_server: int) -> None:
     refused = asyncio.run(handshake(f"ws://127.0.0.1:{dual_stack_server}/no-loopback"))
-    assert (refused.status, refused.body) == (403, b"address not allowed")
+    assert (refused.status_code, refused.content) == (403, b"address not allowed")

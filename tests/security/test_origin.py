@@ -85,7 +85,7 @@ def _lines(client: TestClient, lines: list[tuple[str, str]]) -> Any:
 )
 def test_an_origin_that_only_looks_like_a_listed_one_is_refused(origin: str, place: str) -> None:
     client = client_for(OriginGuard(ALLOWED, allow_missing=False), place)
-    rejected = assert_rejected(client, "/ws", status=403, request_headers={"Origin": origin})
+    rejected = assert_rejected(client, "/ws", status_code=403, request_headers={"Origin": origin})
     assert rejected.content == b"origin not allowed"
 
 

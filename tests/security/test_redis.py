@@ -320,7 +320,7 @@ def test_overwritten_keys_refuse_with_429_under_closed(redis_url: str, path: str
 
     asyncio.run(overwrite())
     with TestClient(limited_app(limits)) as client:
-        assert_rejected(client, path, status=429)
+        assert_rejected(client, path, status_code=429)
 
 
 @pytest.mark.parametrize("path", ["/rate", "/hold"])

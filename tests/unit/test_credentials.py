@@ -31,13 +31,13 @@ def test_bearer_header_gives_the_principal(place: str) -> None:
 
 
 def test_missing_bearer_is_401_with_a_challenge(place: str) -> None:
-    rejected = assert_rejected(client_for(BearerTokenGuard(verify, realm="chat"), place), "/ws", status=401)
+    rejected = assert_rejected(client_for(BearerTokenGuard(verify, realm="chat"), place), "/ws", status_code=401)
     assert rejected.headers["www-authenticate"] == 'Bearer realm="chat"'
 
 
 def test_invalid_bearer_is_401_with_invalid_token(place: str) -> None:
     client = client_for(BearerTokenGuard(verify, realm="chat"), place)
-    rejected = assert_rejected(client, "/ws", status=401, request_headers={"Authorization": "Bearer nope"})
+    rejected = assert_rejected(client, "/ws", status_code=401, request_headers={"Authorization": "Bearer nope"})
     assert rejected.headers["www-authenticate"] == 'Bearer realm="chat", error="invalid_token"'
 
 
@@ -46,7 +46,7 @@ def test_authorization_that_is_not_a_bearer_token_is_missing(authorization: str)
     rejected = assert_rejected(
         client_for(BearerTokenGuard(verify), "depends"),
         "/ws",
-        status=401,
+        status_code=401,
         request_headers={"Authorization": authorization},
     )
     assert rejected.headers["www-authenticate"] == "Bearer"
@@ -72,7 +72,7 @@ def test_token_as_subprotocol_alone_accepts_the_marker_never_the_token() -> None
     client = client_for(BearerTokenGuard(verify, sources=("subprotocol",)), "depends", subprotocol_from_value=True)
     with client.websocket_connect("/ws", subprotocols=["bearer", "t-alice"]) as websocket:
         assert websocket.accepted_subprotocol == "bearer"
-    assert_rejected(client, "/ws", status=401, subprotocols=["bearer"])
+    assert_rejected(client, "/ws", status_code=401, subprotocols=["bearer"])
 
 
 def test_sync_verify_and_api_key_header() -> None:
@@ -80,7 +80,7 @@ def test_sync_verify_and_api_key_header() -> None:
     client = client_for(guard, "depends")
     assert "principal='billing'" in value_of(client, headers={"X-API-Key": "k-1"})
     assert "source='query'" in value_of(client, "/ws?api_key=k-1")
-    rejected = assert_rejected(client, "/ws?api_key=k-2", status=401)
+    rejected = assert_rejected(client, "/ws?api_key=k-2", status_code=401)
     assert rejected.headers["www-authenticate"] == 'APIKey error="invalid_token"'
 
 
@@ -121,12 +121,12 @@ def test_fastapi_security_schemes_work_on_websockets(
     client = client_for(SecuritySchemeGuard(scheme), place)
     shown = value_of(client, headers=headers)
     assert value in str(shown) or shown == "ok"
-    rejected = assert_rejected(client, "/ws", status=401)
+    rejected = assert_rejected(client, "/ws", status_code=401)
     assert rejected.headers["www-authenticate"] == challenge
 
 
 def test_a_scheme_without_auto_error_that_finds_nothing_is_401() -> None:
-    assert_rejected(client_for(SecuritySchemeGuard(HTTPBearer(auto_error=False)), "depends"), "/ws", status=401)
+    assert_rejected(client_for(SecuritySchemeGuard(HTTPBearer(auto_error=False)), "depends"), "/ws", status_code=401)
 
 
 def test_ws_security_needs_a_callable_scheme() -> None:

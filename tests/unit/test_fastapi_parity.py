@@ -78,7 +78,7 @@ def test_the_users_validation_handler_runs_and_its_answer_stands(place: str) -> 
 @pytest.mark.parametrize("place", PLACES)
 def test_a_handler_that_sends_nothing_leaves_the_answer_to_the_library(place: str) -> None:
     app, seen = app_for(place)
-    rejected = assert_rejected(TestClient(app), "/items/abc", status=422)
+    rejected = assert_rejected(TestClient(app), "/items/abc", status_code=422)
     assert rejected.json()["detail"][0]["loc"] == ["path", "item_id"]
     assert [kind for kind, _ in seen] == ["validation"]
 
@@ -86,7 +86,7 @@ def test_a_handler_that_sends_nothing_leaves_the_answer_to_the_library(place: st
 @pytest.mark.parametrize("place", PLACES)
 def test_an_http_exception_handler_runs_with_the_endpoints_websocket(place: str) -> None:
     app, seen = app_for(place)
-    assert_rejected(TestClient(app), "/gone", status=404, json={"detail": "gone"})
+    assert_rejected(TestClient(app), "/gone", status_code=404, json={"detail": "gone"})
     assert seen == [("http", "WebSocket")]
 
 
@@ -167,7 +167,7 @@ def test_an_http_exception_that_cannot_refuse_is_answered_500_with_one_log_line(
     if place == "add-rejection-handlers":
         add_rejection_handlers(app)
     with caplog.at_level(logging.INFO, logger="fastapi_ws_reject"):
-        assert_rejected(TestClient(app), "/odd", status=500, json={"detail": "Internal Server Error"})
+        assert_rejected(TestClient(app), "/odd", status_code=500, json={"detail": "Internal Server Error"})
     errors = [record for record in caplog.records if record.levelno == logging.ERROR]
     assert [record.getMessage() for record in errors] == [
         f"HTTPException({status_code}) cannot refuse a websocket handshake (a refusal needs a status from 300 to 599); "
@@ -186,7 +186,7 @@ def test_an_http_exception_that_cannot_refuse_after_accept_closes_1011() -> None
 
     app = FastAPI()
     app.include_router(router)
-    assert_closed(TestClient(app), "/odd", code=1011)
+    assert_closed(TestClient(app), "/odd", close_code=1011)
 
 
 def exception_middleware_handlers(app: FastAPI) -> list[dict[Any, Any]]:
@@ -207,9 +207,9 @@ def test_nothing_in_a_running_app_changes_while_it_serves() -> None:
     app = FastAPI()
     app.include_router(router, prefix="/v1", dependencies=[Depends(ws_guard(include_level))])
     client = TestClient(app)
-    first = assert_rejected(client, "/v1/gone", status=401)
+    first = assert_rejected(client, "/v1/gone", status_code=401)
     before = ([(type(route), vars(route).copy()) for route in app.routes], exception_middleware_handlers(app))
-    second = assert_rejected(client, "/v1/gone", status=401)
+    second = assert_rejected(client, "/v1/gone", status_code=401)
     after = ([(type(route), vars(route).copy()) for route in app.routes], exception_middleware_handlers(app))
     assert before == after
     assert (first.status_code, first.content) == (second.status_code, second.content)
@@ -236,7 +236,7 @@ def test_the_first_handshake_of_an_included_route_is_answered_like_every_later_o
     routes(router)
     app = FastAPI()
     app.include_router(router)
-    answers = [assert_rejected(TestClient(app), "/items/abc", status=422).content for _ in range(3)]
+    answers = [assert_rejected(TestClient(app), "/items/abc", status_code=422).content for _ in range(3)]
     assert len(set(answers)) == 1
 
 
@@ -254,7 +254,7 @@ def test_dependency_overrides_reach_guards_in_included_routes() -> None:
 
     app = FastAPI()
     app.include_router(router)
-    assert_rejected(TestClient(app), "/me", status=401)
+    assert_rejected(TestClient(app), "/me", status_code=401)
     app.dependency_overrides[real_user] = lambda: "mallory"
     with TestClient(app).websocket_connect("/me") as websocket:
         assert websocket.receive_text() == "mallory"

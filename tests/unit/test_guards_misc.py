@@ -30,8 +30,8 @@ def test_required_subprotocol_is_chosen_in_server_order(place: str) -> None:
 def test_no_supported_subprotocol_is_400_listing_them(place: str) -> None:
     client = client_for(SubprotocolGuard(["chat.v2", "chat.v1"]), place)
     expected = {"detail": "no supported subprotocol offered", "supported": ["chat.v2", "chat.v1"]}
-    assert_rejected(client, "/ws", status=400, json=expected, subprotocols=["chat.v0"])
-    assert_rejected(client, "/ws", status=400, json=expected)
+    assert_rejected(client, "/ws", status_code=400, json=expected, subprotocols=["chat.v0"])
+    assert_rejected(client, "/ws", status_code=400, json=expected)
 
 
 def test_subprotocol_configuration_errors() -> None:
@@ -47,7 +47,7 @@ def test_ip_allow_and_deny(place: str) -> None:
     for peer in ("10.1.2.3", "::1"):
         assert value_of(client, headers={"x-test-peer": peer}) in (repr(ipaddress.ip_address(peer)), "ok")
     for peer in ("10.6.6.6", "192.168.1.1", "testclient"):
-        assert_rejected(client, "/ws", status=403, request_headers={"x-test-peer": peer})
+        assert_rejected(client, "/ws", status_code=403, request_headers={"x-test-peer": peer})
 
 
 @pytest.mark.parametrize(
@@ -67,7 +67,7 @@ def test_proxy_headers_count_only_from_trusted_proxies(
     guard = IPGuard(deny=["0.0.0.0/32"], trusted_proxies=["127.0.0.1", "10.0.0.0/8"], proxy_header=header)
     client = TestClient(with_peer(guarded_app(guard, "depends")))
     if seen is None:
-        assert_rejected(client, "/ws", status=403, request_headers={"x-test-peer": peer, **headers})
+        assert_rejected(client, "/ws", status_code=403, request_headers={"x-test-peer": peer, **headers})
     else:
         assert value_of(client, headers={"x-test-peer": peer, **headers}) == repr(ipaddress.ip_address(seen))
 
@@ -90,8 +90,8 @@ def test_all_of_needs_every_guard_and_answers_with_the_first_failure(place: str)
     guard = all_of(OriginGuard(["https://a.test"], allow_missing=False), BearerTokenGuard(alice, sources=("query",)))
     client = client_for(guard, place)
     assert value_of(client, "/ws?access_token=t", headers={"Origin": "https://a.test"})
-    assert_rejected(client, "/ws?access_token=t", status=403, request_headers={"Origin": "https://b.test"})
-    assert_rejected(client, "/ws?access_token=x", status=401, request_headers={"Origin": "https://a.test"})
+    assert_rejected(client, "/ws?access_token=t", status_code=403, request_headers={"Origin": "https://b.test"})
+    assert_rejected(client, "/ws?access_token=x", status_code=401, request_headers={"Origin": "https://a.test"})
 
 
 @pytest.mark.parametrize("place", PLACES)
@@ -100,7 +100,7 @@ def test_any_of_takes_the_first_passing_guard(place: str) -> None:
     client = client_for(guard, place)
     assert "alice" in str(value_of(client, "/ws?access_token=t")) or place in ("reject_unless", "middleware")
     assert "svc" in str(value_of(client, headers={"X-API-Key": "k"})) or place in ("reject_unless", "middleware")
-    rejected = assert_rejected(client, "/ws", status=401)
+    rejected = assert_rejected(client, "/ws", status_code=401)
     assert rejected.headers["www-authenticate"] == "Bearer"  # the first guard's answer
 
 
@@ -139,19 +139,19 @@ def middleware_app(**options: object) -> FastAPI:
 def test_middleware_applies_to_included_paths_only() -> None:
     guard = OriginGuard(["https://a.test"], allow_missing=False)
     client = TestClient(middleware_app(guards=[guard], include=["/ws/*"]))
-    assert_rejected(client, "/ws/chat", status=403)
-    assert_closed(client, "/ws/chat", code=4000, request_headers={"Origin": "https://a.test"})
-    assert_closed(client, "/public", code=4001)
+    assert_rejected(client, "/ws/chat", status_code=403)
+    assert_closed(client, "/ws/chat", close_code=4000, request_headers={"Origin": "https://a.test"})
+    assert_closed(client, "/public", close_code=4001)
     assert client.get("/http").json() == "untouched"
     client = TestClient(middleware_app(guards=[guard], exclude=["/public"]))
-    assert_closed(client, "/public", code=4001)
-    assert_rejected(client, "/ws/chat", status=403)
+    assert_closed(client, "/public", close_code=4001)
+    assert_rejected(client, "/ws/chat", status_code=403)
 
 
 def test_middleware_answers_404_for_a_path_without_route() -> None:
     client = TestClient(middleware_app(not_found=True))
-    assert_rejected(client, "/ws/nothing-here", status=404, json={"detail": "Not Found"})
-    assert_closed(client, "/ws/chat", code=4000)
+    assert_rejected(client, "/ws/nothing-here", status_code=404, json={"detail": "Not Found"})
+    assert_closed(client, "/ws/chat", close_code=4000)
     plain = TestClient(middleware_app(guards=[SubprotocolGuard(["x"])], include=["/never"]))
     assert assert_rejected(plain, "/ws/nothing-here").closed_before_accept == 1000  # Starlette's 403
 
@@ -159,7 +159,7 @@ def test_middleware_answers_404_for_a_path_without_route() -> None:
 def test_middleware_uses_the_fallback_without_the_extension() -> None:
     guard = OriginGuard(["https://a.test"], allow_missing=False)
     client = TestClient(without_denial_extension(middleware_app(guards=[guard])))
-    assert assert_rejected(client, "/ws/chat", status=403).closed_before_accept == 4403
+    assert assert_rejected(client, "/ws/chat", status_code=403).closed_before_accept == 4403
 
 
 def test_middleware_configuration_errors() -> None:
@@ -183,7 +183,7 @@ def test_on_reject_listeners_see_every_rejection_without_secrets(caplog: pytest.
     try:
         client = client_for(BearerTokenGuard(alice, sources=("query",)), "depends")
         with caplog.at_level(logging.INFO, logger="fastapi_ws_reject"):
-            assert_rejected(client, "/ws?access_token=secret", status=401)
+            assert_rejected(client, "/ws?access_token=secret", status_code=401)
         assert_closed(TestClient(middleware_app(not_found=True)), "/ws/chat")
     finally:
         remove()
@@ -193,5 +193,5 @@ def test_on_reject_listeners_see_every_rejection_without_secrets(caplog: pytest.
     assert caplog.messages == [
         "Rejected websocket /ws with status 401 by BearerTokenGuard: invalid Bearer credential from query"
     ]
-    assert_rejected(client, "/ws", status=401)
+    assert_rejected(client, "/ws", status_code=401)
     assert len(events) == 1  # removed

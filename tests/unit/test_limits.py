@@ -26,7 +26,7 @@ def test_rate_limit_refuses_the_third_handshake_in_a_window_with_retry_after(pla
     value_of(client)
     clock.now += 10
     value_of(client)
-    rejected = assert_rejected(client, "/ws", status=429, json={"detail": "too many handshakes"})
+    rejected = assert_rejected(client, "/ws", status_code=429, json={"detail": "too many handshakes"})
     assert rejected.headers["retry-after"] == "50"
     assert value_of(client, headers={"x-test-peer": "10.0.0.2"})  # another key has its own count
     clock.now += 50
@@ -40,7 +40,7 @@ def test_rate_limit_key_may_be_async_and_come_from_the_handshake() -> None:
     client = client_for(RateLimitGuard(1, per=60, key=user), "depends")
     assert value_of(client, "/ws?user=a") == "a"
     assert value_of(client, "/ws?user=b") == "b"
-    assert_rejected(client, "/ws?user=a", status=429)
+    assert_rejected(client, "/ws?user=a", status_code=429)
 
 
 def test_in_memory_backend_forgets_ended_windows() -> None:
@@ -103,7 +103,7 @@ def test_a_connection_slot_is_given_back_however_the_socket_ends(middleware: boo
     def hold_then_end() -> None:
         with client.websocket_connect("/ws") as first:
             assert backend.open_slots("connections:testclient") == 1
-            rejected = assert_rejected(client, "/ws", status=429, json={"detail": "too many open sockets"})
+            rejected = assert_rejected(client, "/ws", status_code=429, json={"detail": "too many open sockets"})
             assert rejected.headers["retry-after"] == "7"
             if ending == "client-gone":
                 first.close()

@@ -51,12 +51,12 @@ def test_a_listed_origin_passes(origin: str, place: str) -> None:
 )
 def test_any_other_origin_is_refused_with_403(origin: str, place: str) -> None:
     guard = OriginGuard(ALLOWED, allow_missing=False)
-    rejected = assert_rejected(client_for(guard, place), "/ws", status=403, request_headers={"Origin": origin})
+    rejected = assert_rejected(client_for(guard, place), "/ws", status_code=403, request_headers={"Origin": origin})
     assert rejected.content == b"origin not allowed"
 
 
 def test_a_missing_origin_follows_the_explicit_policy(place: str) -> None:
-    assert_rejected(client_for(OriginGuard(ALLOWED, allow_missing=False), place), "/ws", status=403)
+    assert_rejected(client_for(OriginGuard(ALLOWED, allow_missing=False), place), "/ws", status_code=403)
     value = value_of(client_for(OriginGuard(ALLOWED, allow_missing=True), place))
     assert value == (None if place in ("depends", "ws_guard") else "ok")
 
@@ -64,8 +64,8 @@ def test_a_missing_origin_follows_the_explicit_policy(place: str) -> None:
 def test_same_origin_mode_compares_with_the_host_header(place: str) -> None:
     client = client_for(OriginGuard(allow_missing=False, same_origin=True), place)
     assert value_of(client, headers={"Origin": "http://testserver"}) in ("http://testserver", "ok")
-    assert_rejected(client, "/ws", status=403, request_headers={"Origin": "http://testserver:8080"})
-    assert_rejected(client, "/ws", status=403, request_headers={"Origin": "https://testserver"})
+    assert_rejected(client, "/ws", status_code=403, request_headers={"Origin": "http://testserver:8080"})
+    assert_rejected(client, "/ws", status_code=403, request_headers={"Origin": "https://testserver"})
 
 
 def test_star_allows_any_origin(place: str) -> None:
@@ -86,7 +86,7 @@ def test_cross_site_origin_with_a_valid_cookie_is_refused() -> None:
     guard = all_of(OriginGuard(["https://app.example.com"], allow_missing=False), cookie_auth)
     client = client_for(guard, "depends")
     client.cookies.set("api_key", "session-1")
-    assert_rejected(client, "/ws", status=403, request_headers={"Origin": "https://evil.test"})
+    assert_rejected(client, "/ws", status_code=403, request_headers={"Origin": "https://evil.test"})
     assert value_of(client, headers={"Origin": "https://app.example.com"})
 
 

@@ -43,30 +43,30 @@ def included(policy: Any) -> TestClient:
 def test_close_policy_accepts_then_closes_with_4000_plus_status_and_no_message() -> None:
     client = included("close")
     for _ in range(2):  # the first handshake of an included copy takes another path than the next ones
-        closed = assert_closed(client, "/gone", code=4404, reason="room gone")
+        closed = assert_closed(client, "/gone", close_code=4404, close_reason="room gone")
         assert closed.messages == []
 
 
 def test_auto_policy_closes_for_browsers_and_answers_http_to_others() -> None:
     client = included("auto")
     for _ in range(2):
-        assert_closed(client, "/gone", code=4404, reason="room gone", request_headers=dict(BROWSER))
-        assert_closed(client, "/gone", code=4404, reason="room gone", request_headers=dict(CHROME))
-        assert_rejected(client, "/gone", status=404, json={"detail": "room gone"})
-        assert_rejected(client, "/gone", status=404, request_headers={"Origin": "https://app.example.com"})
-        assert_rejected(client, "/gone", status=404, request_headers={"User-Agent": "Mozilla/5.0"})
+        assert_closed(client, "/gone", close_code=4404, close_reason="room gone", request_headers=dict(BROWSER))
+        assert_closed(client, "/gone", close_code=4404, close_reason="room gone", request_headers=dict(CHROME))
+        assert_rejected(client, "/gone", status_code=404, json={"detail": "room gone"})
+        assert_rejected(client, "/gone", status_code=404, request_headers={"Origin": "https://app.example.com"})
+        assert_rejected(client, "/gone", status_code=404, request_headers={"User-Agent": "Mozilla/5.0"})
 
 
 def test_a_rejections_own_policy_comes_first() -> None:
-    assert_rejected(included("close"), "/own-http", status=409)
-    assert_closed(included("http"), "/own-close", code=4409, reason="conflict")
+    assert_rejected(included("close"), "/own-http", status_code=409)
+    assert_closed(included("http"), "/own-close", close_code=4409, close_reason="conflict")
 
 
 def test_add_rejection_handlers_takes_an_app_wide_policy() -> None:
     app = FastAPI()
     add_rejection_handlers(app, policy="close")
     routes(app.router)
-    assert_closed(TestClient(app), "/gone", code=4404)
+    assert_closed(TestClient(app), "/gone", close_code=4404)
 
 
 def test_a_guard_policy_applies_to_that_guards_refusals_only() -> None:
@@ -80,8 +80,10 @@ def test_a_guard_policy_applies_to_that_guards_refusals_only() -> None:
     app = FastAPI()
     app.include_router(router)
     client = TestClient(app)
-    assert_closed(client, "/ws", code=4403, reason="origin not allowed", request_headers={"Origin": "https://x.test"})
-    assert_rejected(client, "/ws", status=403, request_headers={"Origin": "https://app.example.com"})
+    assert_closed(
+        client, "/ws", close_code=4403, close_reason="origin not allowed", request_headers={"Origin": "https://x.test"}
+    )
+    assert_rejected(client, "/ws", status_code=403, request_headers={"Origin": "https://app.example.com"})
 
 
 def test_ws_guard_and_middleware_take_a_policy() -> None:
@@ -93,12 +95,12 @@ def test_ws_guard_and_middleware_take_a_policy() -> None:
 
     app = FastAPI()
     app.include_router(router)
-    assert_closed(TestClient(app), "/ws", code=4401)
+    assert_closed(TestClient(app), "/ws", close_code=4401)
     guarded = WebSocketGuardMiddleware(
         app, guards=[OriginGuard(["https://a.test"], allow_missing=False)], policy="auto"
     )
-    assert_closed(TestClient(guarded), "/ws", code=4403, request_headers=dict(BROWSER))
-    assert_rejected(TestClient(guarded), "/ws", status=403)
+    assert_closed(TestClient(guarded), "/ws", close_code=4403, request_headers=dict(BROWSER))
+    assert_rejected(TestClient(guarded), "/ws", status_code=403)
 
 
 def test_close_policy_accepts_one_offered_subprotocol_so_the_browser_reads_the_close() -> None:

@@ -21,7 +21,7 @@ def test_an_endpoint_without_a_websocket_parameter_is_answered_too() -> None:
     router.add_api_websocket_route("/ws", no_websocket)
     app = FastAPI()
     app.include_router(router)
-    assert_rejected(TestClient(app), "/ws", status=404, json={"detail": "nothing here"})
+    assert_rejected(TestClient(app), "/ws", status_code=404, json={"detail": "nothing here"})
 
 
 def test_a_sync_endpoint_is_refused_when_the_route_is_built() -> None:
@@ -90,5 +90,5 @@ def test_an_endpoint_error_inside_a_held_any_of_gives_the_slot_back() -> None:
 
     app = FastAPI()
     app.include_router(router)
-    assert_rejected(TestClient(app), "/ws", status=409)
+    assert_rejected(TestClient(app), "/ws", status_code=409)
     assert backend.open_slots("connections:testclient") == 0

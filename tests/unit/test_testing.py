@@ -47,7 +47,12 @@ def client() -> TestClient:
 
 def test_assert_rejected_returns_what_was_sent(client: TestClient) -> None:
     rejected = assert_rejected(
-        client, "/denied", status=404, headers={"X-Why": "test"}, json={"detail": "nope"}, body='{"detail":"nope"}'
+        client,
+        "/denied",
+        status_code=404,
+        headers={"X-Why": "test"},
+        json={"detail": "nope"},
+        content='{"detail":"nope"}',
     )
     assert (rejected.status_code, rejected.text, rejected.closed_before_accept) == (404, '{"detail":"nope"}', None)
 
@@ -55,7 +60,7 @@ def test_assert_rejected_returns_what_was_sent(client: TestClient) -> None:
 def test_assert_rejected_shows_what_came_back_instead(client: TestClient) -> None:
     expected = "/denied was rejected, but: status 404, expected 401; header 'x-why' is 'test', expected 'other'; "
     with pytest.raises(AssertionError, match=re.escape(expected)) as failed:
-        assert_rejected(client, "/denied", status=401, headers={"x-why": "other"}, json=[1], body=b"x")
+        assert_rejected(client, "/denied", status_code=401, headers={"x-why": "other"}, json=[1], content=b"x")
     assert "It sent 404, headers {'x-why': 'test'" in str(failed.value)
     assert "body b'{\"detail\":\"nope\"}', expected b'x'" in str(failed.value)
 
@@ -66,14 +71,14 @@ def test_assert_rejected_fails_on_an_accepted_socket(client: TestClient) -> None
 
 
 def test_a_close_before_accept_is_reported_as_the_403_real_servers_send(client: TestClient) -> None:
-    rejected = assert_rejected(client, "/closed-early", status=403, body=b"")
+    rejected = assert_rejected(client, "/closed-early", status_code=403, content=b"")
     assert rejected.closed_before_accept == 4401
     with pytest.raises(AssertionError, match="a close with code 4401 before accept, which real servers send as 403"):
-        assert_rejected(client, "/closed-early", status=401)
+        assert_rejected(client, "/closed-early", status_code=401)
 
 
 def test_without_the_denial_extension_a_rejection_is_the_fallback_403(client: TestClient) -> None:
-    rejected = assert_rejected(TestClient(without_denial_extension(build())), "/denied", status=403)
+    rejected = assert_rejected(TestClient(without_denial_extension(build())), "/denied", status_code=403)
     assert rejected.closed_before_accept == 4404
 
 
@@ -88,13 +93,13 @@ def test_websocket_exception_on_a_plain_app_is_reported_as_403() -> None:
 
 
 def test_assert_closed_returns_code_reason_and_messages(client: TestClient) -> None:
-    closed = assert_closed(client, "/talks", code=4409, reason="conflict")
+    closed = assert_closed(client, "/talks", close_code=4409, close_reason="conflict")
     assert closed.messages == ["one", b"two"]
 
 
 def test_assert_closed_shows_what_came_back_instead(client: TestClient) -> None:
     with pytest.raises(AssertionError, match="close code 4409, expected 1000; reason 'conflict', expected ''"):
-        assert_closed(client, "/talks", code=1000, reason="")
+        assert_closed(client, "/talks", close_code=1000, close_reason="")
     with pytest.raises(AssertionError, match=r"to be accepted and then closed, but it was rejected with 404"):
         assert_closed(client, "/denied")
 
@@ -124,7 +129,7 @@ def test_live_server_reports_a_server_that_cannot_start() -> None:
 def test_live_server_serves_an_app_object_in_a_thread(server: str) -> None:
     with live_server(build(), server) as base_url:
         result = asyncio.run(handshake(base_url + "/denied"))
-        assert (result.status, base_url.log()) == (404, "")
+        assert (result.status_code, base_url.log()) == (404, "")
         result = asyncio.run(handshake(base_url + "/talks"))
         assert (result.messages, result.close_code, result.close_reason) == (["one", b"two"], 4409, "conflict")
 
