@@ -17,6 +17,7 @@ from .routing import RejectingRouter as RejectingRouter
 from .routing import RejectingWebSocketRoute as RejectingWebSocketRoute
 
 __version__ = "0.1.0"
+"""The version of fastapi-ws-reject, as on PyPI."""
 
 __all__ = [
     "Guard",

@@ -73,7 +73,7 @@ async def answer(websocket: WebSocket, exc: Exception, policy: Policy | None = N
 
 def user_handler(app: Any, exc: Exception) -> Any:
     """The handler the user registered on `app` for `exc` (or a base class of it), as Starlette looks it up."""
-    handlers = getattr(app, "exception_handlers", None) or {}
+    handlers: dict[Any, Any] = getattr(app, "exception_handlers", None) or {}
     for exc_class in type(exc).__mro__:
         handler = handlers.get(exc_class)
         if handler is not None:
@@ -83,5 +83,5 @@ def user_handler(app: Any, exc: Exception) -> Any:
 
 
 def app_rejection_policy(app: Any) -> Policy | None:
-    handlers = getattr(app, "exception_handlers", None) or {}
+    handlers: dict[Any, Any] = getattr(app, "exception_handlers", None) or {}
     return getattr(handlers.get(WebSocketRejection), POLICY_ATTRIBUTE, None)

@@ -28,7 +28,7 @@ DEPENDENCY_STACK_KEYS = ("fastapi_inner_astack", "fastapi_astack")
 def dependency_exit_stack(scope: Scope) -> AsyncExitStack:
     """The exit stack of this handshake's dependencies, unwound after the endpoint and after any error."""
     for key in DEPENDENCY_STACK_KEYS:
-        stack = scope.get(key)
+        stack: AsyncExitStack | None = scope.get(key)
         if isinstance(stack, AsyncExitStack):
             return stack
     raise RuntimeError(

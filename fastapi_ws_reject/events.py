@@ -10,14 +10,22 @@ from starlette.types import Scope
 
 from .rejection import WebSocketRejection
 
-logger = logging.getLogger("fastapi_ws_reject")
+_logger = logging.getLogger("fastapi_ws_reject")
 
 REJECTED_LOG = "Rejected websocket %s with %s %s%s"  # path, "status"/"close", code, " by guard: detail"
 
 
 @dataclass(frozen=True)
 class RejectionEvent:
-    """One rejection, as a listener sees it: never a token or a body."""
+    """One rejection, as a listener sees it: never a token or a body.
+
+    ```python
+    on_reject(lambda event: metrics.labels(event.guard or "app", event.status_code).inc())
+    ```
+
+    `close_code` is set when the answer was a close frame (after accept, or by the `close` / `auto` policy);
+    `guard` and `detail` when a guard refused; `client` is the peer address, when the server gave one.
+    """
 
     path: str  # as the client sent it, decoded: escape it before logging it yourself
     status_code: int
@@ -51,10 +59,10 @@ def report(scope: Scope, rejection: WebSocketRejection, close_code: int | None) 
     path, root_path = scope["path"], scope.get("root_path", "")
     if not path.startswith(root_path):
         path = root_path + path  # a server from before ASGI 3 put root_path outside path
-    if logger.isEnabledFor(logging.INFO):
+    if _logger.isEnabledFor(logging.INFO):
         answer = ("close", close_code) if close_code is not None else ("status", rejection.status_code)
         by = f" by {escape(guard)}: {escape(detail or '')}" if guard else ""
-        logger.info(REJECTED_LOG, escape(path), *answer, by)
+        _logger.info(REJECTED_LOG, escape(path), *answer, by)
     if _listeners:
         client = scope.get("client")
         event = RejectionEvent(path, rejection.status_code, close_code, guard, detail, client[0] if client else None)

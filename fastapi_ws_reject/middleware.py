@@ -58,11 +58,11 @@ class WebSocketGuardMiddleware:
         if not guards and not not_found:
             raise ValueError("WebSocketGuardMiddleware without guards or not_found=True does nothing; give a guard.")
         self.app = app
-        self.guard = all_of(*guards) if guards else None
+        self.guard: AnyGuard | None = all_of(*guards) if guards else None
         self.guards = guards
-        self.include = _patterns("include", include)
-        self.exclude = _patterns("exclude", exclude)
-        self.everywhere = self.include.pattern == fnmatch.translate("*") and self.exclude.pattern == _NOTHING
+        self.include: re.Pattern[str] = _patterns("include", include)
+        self.exclude: re.Pattern[str] = _patterns("exclude", exclude)
+        self.everywhere: bool = self.include.pattern == fnmatch.translate("*") and self.exclude.pattern == _NOTHING
         self.not_found = not_found
         self.policy: Policy = check_policy(policy) or "http"
 

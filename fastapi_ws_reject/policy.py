@@ -13,6 +13,13 @@ from typing import Literal
 from starlette.types import Scope
 
 Policy = Literal["http", "close", "auto"]
+"""How a rejection before accept is sent: `"http"` (the response), `"close"` (accept, then close with the code and
+reason a browser page can read) or `"auto"` (`close` for browsers, `http` for other clients).
+
+```python
+router = RejectingRouter(policy="auto")
+```
+"""
 POLICIES: tuple[Policy, ...] = ("http", "close", "auto")
 
 
@@ -24,6 +31,11 @@ def check_policy(policy: object) -> Policy | None:
 
 def is_browser_handshake(scope: Scope) -> bool:
     """A browser's handshake: it has `Origin`, and `Sec-Fetch-Mode: websocket` or a `Mozilla/` user agent.
+
+    ```python
+    if is_browser_handshake(websocket.scope):
+        ...  # a page will read only the close code and reason
+    ```
 
     Every browser sends `Origin` on a websocket handshake, which non-browser clients (Python's websockets,
     Node's ws, curl) leave out unless told; Firefox also sends the fetch metadata `Sec-Fetch-Mode: websocket`,

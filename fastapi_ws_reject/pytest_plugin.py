@@ -20,7 +20,14 @@ if TYPE_CHECKING:
 def ws_live_server() -> Iterator[Callable[..., RunningServer]]:
     """Start real servers for this test: `ws_live_server(app, server="uvicorn", ws=...)` returns the base URL.
 
-    Every server it started is stopped when the test ends.
+    ```python
+    def test_denial_on_hypercorn(ws_live_server):
+        result = asyncio.run(handshake(ws_live_server(app, "hypercorn") + "/ws"))
+        assert result.status_code == 404
+    ```
+
+    It takes the arguments of `fastapi_ws_reject.testing.live_server`. Every server it started is stopped
+    when the test ends.
     """
     from .testing import live_server
 

@@ -20,7 +20,7 @@ from typing import Any, Literal, TypeVar
 from redis import exceptions as redis_errors
 from redis.asyncio import Redis
 
-logger = logging.getLogger("fastapi_ws_reject")
+_logger = logging.getLogger("fastapi_ws_reject")
 
 FailurePolicy = Literal["open", "closed"]
 # Log texts name no key: keys hold user ids. The exception's type says enough to tell an outage from a failover.
@@ -123,9 +123,9 @@ class RedisBackend:
             )
         self.client = client
         self.prefix = prefix
-        self.lease_ttl = float(lease_ttl)
-        self.lease_ttl_ms = round(lease_ttl * 1000)
-        self.timeout = float(timeout)
+        self.lease_ttl: float = float(lease_ttl)
+        self.lease_ttl_ms: int = round(lease_ttl * 1000)
+        self.timeout: float = float(timeout)
         self.on_failure = on_failure
         self._hit = client.register_script(_HIT)
         self._take_script = client.register_script(_TAKE)
@@ -187,7 +187,8 @@ class RedisBackend:
 
     async def open_slots(self, key: str) -> int:
         """How many unexpired leases `key` holds now, across every worker (for tests and metrics)."""
-        seconds, microseconds = await self.client.time()
+        # redis-py leaves the `**kwargs` of its commands unannotated.
+        seconds, microseconds = await self.client.time()  # pyright: ignore[reportUnknownMemberType]
         now_ms = int(seconds) * 1000 + int(microseconds) // 1000
         return int(await self.client.zcount(self.prefix + key, f"({now_ms}", "+inf"))
 
@@ -209,7 +210,7 @@ class RedisBackend:
             else:
                 break
         lease.lost.set()
-        logger.warning(
+        _logger.warning(
             LEASE_LOST, _EXPIRED if taken is None else _FULL, _KEPT_OPEN if self.on_failure == "open" else _CLOSING
         )
 
@@ -248,11 +249,11 @@ class RedisBackend:
         except _FAILURES as exc:
             if not self._down:
                 self._down = True
-                logger.warning(REDIS_DOWN, type(exc).__name__, self.on_failure)
+                _logger.warning(REDIS_DOWN, type(exc).__name__, self.on_failure)
             return None
         if self._down:
             self._down = False
-            logger.info(REDIS_BACK)
+            _logger.info(REDIS_BACK)
         return result
 
     async def aclose(self) -> None:
@@ -278,5 +279,11 @@ def _retrieve(attempt: asyncio.Future[Any]) -> None:
 
 
 def from_url(url: str, **options: Any) -> RedisBackend:
-    """`RedisBackend(Redis.from_url(url), **options)`."""
-    return RedisBackend(Redis.from_url(url), **options)
+    """A `RedisBackend` on a new client for `url`: `RedisBackend(Redis.from_url(url), **options)`.
+
+    ```python
+    limits = from_url("redis://localhost:6379/0", lease_ttl=30, timeout=0.5, on_failure="open")
+    ```
+    """
+    # redis-py leaves the `**kwargs` of `Redis.from_url` unannotated.
+    return RedisBackend(Redis.from_url(url), **options)  # pyright: ignore[reportUnknownMemberType]

@@ -152,8 +152,10 @@ def _render_body(body: Any) -> tuple[bytes, str | None]:
         return b"", None
     if isinstance(body, str):
         return body.encode("utf-8"), _TEXT
+    # `body` is any value: pyright narrows it with isinstance to memoryview[Unknown], and from the JSON branch
+    # on to dict[Unknown, Unknown] | list[Unknown] (mypy fills in the defaults and Any), hence the ignores.
     if isinstance(body, (bytes, bytearray, memoryview)):
-        return bytes(body), _BINARY
+        return bytes(body), _BINARY  # pyright: ignore[reportUnknownArgumentType]
     if isinstance(body, (dict, list)):
         try:
             return _dumps(body).encode("utf-8"), _JSON  # plain JSON (such as {"detail": "..."}) needs no encoder
@@ -161,13 +163,13 @@ def _render_body(body: Any) -> tuple[bytes, str | None]:
             pass
     if isinstance(body, Response):
         raise TypeError("body cannot be a Response; use WebSocketRejection.from_response(response).")
-    if inspect.isawaitable(body) or callable(body):
+    if inspect.isawaitable(body) or callable(body):  # pyright: ignore[reportUnknownArgumentType]
         raise TypeError(f"body cannot be {type(body).__name__}; did you forget to await or call it?")
     try:
         content = _dumps(jsonable_encoder(body))
     except (TypeError, ValueError) as exc:
         raise TypeError(
-            f"body of type {type(body).__name__} cannot be rendered; pass None, str, bytes, "
+            f"body of type {type(body).__name__} cannot be rendered; pass None, str, bytes, "  # pyright: ignore[reportUnknownArgumentType]
             f"or a value FastAPI's jsonable_encoder accepts ({exc})."
         ) from exc
     return content.encode("utf-8"), _JSON

@@ -10,15 +10,19 @@ from __future__ import annotations
 
 import functools
 import inspect
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from typing import Annotated, Any
 
 from fastapi import Depends, WebSocket, params
 from fastapi.routing import APIRouter, APIWebSocketRoute
+from fastapi.types import DecoratedCallable
+from pydantic import BaseModel
 
 from ._answering import POLICY_ATTRIBUTE, answer, answer_rejections
+from ._asyncapi_declared import declare
 from ._conversion import CONVERTED_EXCEPTIONS
 from .policy import Policy, check_policy
+from .rejection import WebSocketRejection
 
 _ANSWERS = "_fastapi_ws_reject_answers"
 _WEBSOCKET = "_fastapi_ws_reject_websocket"
@@ -39,7 +43,7 @@ def rejecting_endpoint(endpoint: Callable[..., Any], policy: Policy) -> Callable
     signature = inspect.signature(endpoint, eval_str=True)
     keyword_only = [p.replace(kind=inspect.Parameter.KEYWORD_ONLY) for p in signature.parameters.values()]
     websocket_names = [p.name for p in keyword_only if p.annotation is WebSocket]
-    hidden = []
+    hidden: list[inspect.Parameter] = []
     if len(websocket_names) < len(keyword_only):
         rejecting = _answering_by_dependency(endpoint)
         hidden.append(inspect.Parameter(_ANSWERS, inspect.Parameter.KEYWORD_ONLY, annotation=_ANSWERS_DEPENDENCY))
@@ -78,9 +82,14 @@ def _answering_by_except(endpoint: Callable[..., Any], policy: Policy, name: str
 class RejectingWebSocketRoute(APIWebSocketRoute):
     """A FastAPI websocket route that answers a rejection raised in it (guard, dependency or endpoint).
 
-    Before `accept()`: the HTTP response (or accept-then-close, as `policy` says); after it: a
-    close frame. `HTTPException`, validation errors and `WebSocketException` are converted the way FastAPI
-    answers them over HTTP. Its `endpoint` is the answering wrapper (`endpoint.__wrapped__` is yours).
+    ```python
+    app.router.routes.append(RejectingWebSocketRoute("/ws", endpoint, policy="auto"))
+    ```
+
+    `RejectingRouter` builds these for its websocket routes; use one directly to add a single route.
+    Before `accept()`: the HTTP response (or accept-then-close, as `policy` says); after it: a close frame.
+    `HTTPException`, validation errors and `WebSocketException` are converted the way FastAPI answers them
+    over HTTP. Its `endpoint` is the answering wrapper (`endpoint.__wrapped__` is yours).
     """
 
     def __init__(
@@ -116,7 +125,9 @@ class RejectingRouter(APIRouter):
         await websocket.accept()
     ```
 
-    `policy` ("http", "close" or "auto") is how its routes send a rejection before accept.
+    `policy` ("http", "close" or "auto") is how its routes send a rejection before accept. A route's
+    `rejections=` (what the endpoint raises itself), `receives=` and `sends=` (pydantic models of its
+    messages) go into the app's AsyncAPI document (`fastapi_ws_reject.asyncapi`).
     """
 
     def __init__(self, *args: Any, policy: Policy = "http", **kwargs: Any) -> None:
@@ -130,6 +141,9 @@ class RejectingRouter(APIRouter):
         name: str | None = None,
         *,
         dependencies: Sequence[params.Depends] | None = None,
+        rejections: Iterable[WebSocketRejection] | None = None,
+        receives: type[BaseModel] | None = None,
+        sends: type[BaseModel] | None = None,
     ) -> None:
         super().add_api_websocket_route(path, endpoint, name, dependencies=dependencies)
         plain = self.routes[-1]
@@ -142,3 +156,26 @@ class RejectingRouter(APIRouter):
             dependency_overrides_provider=self.dependency_overrides_provider,
             policy=getattr(endpoint, POLICY_ATTRIBUTE, None) or self.policy,
         )
+        rejecting = self.routes[-1]
+        assert isinstance(rejecting, RejectingWebSocketRoute)
+        declare(rejecting.endpoint, rejections, receives, sends)
+
+    def websocket(
+        self,
+        path: str,
+        name: str | None = None,
+        *,
+        dependencies: Sequence[params.Depends] | None = None,
+        rejections: Iterable[WebSocketRejection] | None = None,
+        receives: type[BaseModel] | None = None,
+        sends: type[BaseModel] | None = None,
+    ) -> Callable[[DecoratedCallable], DecoratedCallable]:
+        """`APIRouter.websocket`, plus what the route declares for the AsyncAPI document."""
+
+        def decorator(func: DecoratedCallable) -> DecoratedCallable:
+            self.add_api_websocket_route(
+                path, func, name, dependencies=dependencies, rejections=rejections, receives=receives, sends=sends
+            )
+            return func
+
+        return decorator

@@ -19,7 +19,12 @@ denial_sent: ContextVar[bool] = ContextVar("fastapi_ws_reject_denial_sent", defa
 
 
 class UvicornDenialLogFilter(logging.Filter):
-    """Drops uvicorn's handshake error for handshakes that fastapi-ws-reject answered with a denial."""
+    """Drops uvicorn's handshake error for handshakes that fastapi-ws-reject answered with a denial.
+
+    ```python
+    logging.getLogger("uvicorn.error").addFilter(UvicornDenialLogFilter())  # what quiet_uvicorn_denial_errors() does
+    ```
+    """
 
     def filter(self, record: logging.LogRecord) -> bool:
         return not (record.msg == UVICORN_DENIAL_ERROR and denial_sent.get())

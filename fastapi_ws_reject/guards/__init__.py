@@ -10,6 +10,8 @@ from .credentials import APIKeyGuard as APIKeyGuard
 from .credentials import Authenticated as Authenticated
 from .credentials import BearerTokenGuard as BearerTokenGuard
 from .credentials import constant_time_lookup as constant_time_lookup
+from .expiry import extend as extend
+from .expiry import remaining as remaining
 from .limits import ConnectionLimitGuard as ConnectionLimitGuard
 from .limits import InMemoryBackend as InMemoryBackend
 from .limits import LimitBackend as LimitBackend
@@ -39,7 +41,9 @@ __all__ = [
     "client_host",
     "client_host_behind_proxies",
     "constant_time_lookup",
+    "extend",
     "reject_unless",
+    "remaining",
     "ws_guard",
     "SecuritySchemeGuard",
 ]

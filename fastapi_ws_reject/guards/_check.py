@@ -17,6 +17,7 @@ from .._callables import is_async_callable
 from ..policy import Policy
 from ..rejection import WebSocketRejection
 from .base import Guard
+from .expiry import OnError, watch_after_handshake
 
 DEFAULT_TIMEOUT_REJECTION = WebSocketRejection(503, "the check did not answer in time")
 _ANSWERS = Annotated[None, Depends(answer_rejections)]
@@ -40,6 +41,9 @@ class CheckGuard(Guard[Any]):
         policy: Policy | None,
         timeout: float | None,
         timeout_rejection: WebSocketRejection | None,
+        revalidate: float | None = None,
+        on_error: OnError = "keep",
+        expiry_rejection: WebSocketRejection | None = None,
     ) -> None:
         super().__init__(rejection=rejection, policy=policy)
         if not callable(check):
@@ -51,18 +55,32 @@ class CheckGuard(Guard[Any]):
         self._check_parameters = list(parameters)
         self._connection_names = [name for name, p in parameters.items() if _is_connection(p.annotation)]
         self.standalone = not _yields(check) and len(self._connection_names) == len(parameters)
+        if revalidate is not None and not self.standalone:
+            raise TypeError(
+                f"revalidate= re-runs {self.name} with the handshake's connection only, but it takes FastAPI "
+                "parameters; make the check take just the connection (`websocket: WebSocket`) and read headers, "
+                "query and cookies from it."
+            )
+        self.configure_expiry(revalidate=revalidate, on_error=on_error, expiry_rejection=expiry_rejection)
         self.__signature__ = self._signature_for_fastapi(parameters)
 
     @property
     def name(self) -> str:
         return f"ws_guard({getattr(self.call, '__name__', type(self.call).__name__)})"
 
+    @property
+    def rejections(self) -> tuple[WebSocketRejection, ...]:
+        return (self.rejection,) if self.timeout is None else (self.rejection, self.timeout_rejection)
+
     async def __call__(self, websocket: WebSocket, answers: None = None, **values: Any) -> Any:
         if self.timeout is None:
-            return self._verdict(websocket, values["value"])
-        values["websocket"] = websocket
-        arguments = {name: values[name] for name in self._check_parameters}
-        return self._verdict(websocket, await self._timed(websocket, arguments))
+            value = self._verdict(websocket, values["value"])
+        else:
+            values["websocket"] = websocket
+            arguments = {name: values[name] for name in self._check_parameters}
+            value = self._verdict(websocket, await self._timed(websocket, arguments))
+        watch_after_handshake(self, websocket, value)
+        return value
 
     async def check(self, connection: HTTPConnection) -> Any:
         if not self.standalone:

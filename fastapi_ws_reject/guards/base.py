@@ -3,8 +3,8 @@ middleware."""
 
 import contextlib
 from abc import ABC, abstractmethod
-from collections.abc import AsyncIterator
-from typing import Any, Generic, NoReturn, TypeVar
+from collections.abc import AsyncGenerator, AsyncIterator
+from typing import Any, Generic, NoReturn, TypeGuard, TypeVar
 
 from fastapi import WebSocket
 from starlette.requests import HTTPConnection
@@ -12,6 +12,7 @@ from starlette.requests import HTTPConnection
 from .._answering import answer_from_here
 from ..policy import Policy, check_policy
 from ..rejection import WebSocketRejection
+from .expiry import EXPIRY_REJECTION, OnError, check_on_error, check_revalidate, watch_after_handshake
 
 T = TypeVar("T")
 
@@ -21,12 +22,43 @@ class _GuardBase(Generic[T]):
     rejection: WebSocketRejection
     #: how that answer is sent before accept ("http", "close", "auto"); None leaves it to the route or app
     policy: Policy | None
+    #: seconds between re-runs of the check while the socket is open (None: checked at the handshake only)
+    revalidate: float | None = None
+    #: a re-validation that raises (not a refusal) is logged, then "keep"s the socket or "close"s it with 1011
+    on_error: OnError = "keep"
+    #: the close of an accepted socket whose value's `expires_at` has come (default 4401 "credential expired")
+    expiry_rejection: WebSocketRejection = EXPIRY_REJECTION
 
-    def __init__(self, *, rejection: WebSocketRejection | None = None, policy: Policy | None = None) -> None:
+    def __init__(
+        self,
+        *,
+        rejection: WebSocketRejection | None = None,
+        policy: Policy | None = None,
+        revalidate: float | None = None,
+        on_error: OnError = "keep",
+        expiry_rejection: WebSocketRejection | None = None,
+    ) -> None:
         if rejection is not None and not isinstance(rejection, WebSocketRejection):
             raise TypeError(f"rejection must be a WebSocketRejection, got {type(rejection).__name__}.")
         self.rejection = rejection if rejection is not None else self.make_rejection()
         self.policy = check_policy(policy)
+        self.configure_expiry(revalidate=revalidate, on_error=on_error, expiry_rejection=expiry_rejection)
+
+    def configure_expiry(
+        self,
+        *,
+        revalidate: float | None = None,
+        on_error: OnError = "keep",
+        expiry_rejection: WebSocketRejection | None = None,
+    ) -> None:
+        """Set `revalidate`, `on_error` and `expiry_rejection`, checked as `__init__` checks them."""
+        if expiry_rejection is not None and not isinstance(expiry_rejection, WebSocketRejection):
+            raise TypeError(f"expiry_rejection must be a WebSocketRejection, got {type(expiry_rejection).__name__}.")
+        if revalidate is not None and isinstance(self, HoldingGuard):
+            raise TypeError(f"revalidate= re-runs a check; {self.name} holds a slot while the socket lives instead.")
+        self.revalidate = check_revalidate(revalidate)
+        self.on_error = check_on_error(on_error)
+        self.expiry_rejection = expiry_rejection or EXPIRY_REJECTION
 
     @property
     def name(self) -> str:
@@ -35,6 +67,11 @@ class _GuardBase(Generic[T]):
     def make_rejection(self) -> WebSocketRejection:
         """The rejection used when none is given: 403 unless the guard says otherwise."""
         return WebSocketRejection(403)
+
+    @property
+    def rejections(self) -> tuple[WebSocketRejection, ...]:
+        """Every answer this guard can send before accept, for documentation (`fastapi_ws_reject.asyncapi`)."""
+        return (self.rejection,)
 
     def refuse(self, connection: HTTPConnection, detail: str, rejection: WebSocketRejection | None = None) -> NoReturn:
         """Reject this handshake with `rejection` (default: the guard's); `detail` is logged, so no secrets."""
@@ -53,6 +90,10 @@ class Guard(_GuardBase[T], ABC):
     subprotocol) or call `self.refuse(connection, detail)`. `rejection=` and `policy=` are taken by
     `__init__`; override `make_rejection()` for a different default answer than 403.
 
+    A value with an `expires_at` (aware `datetime` or Unix time) closes the accepted socket then, with
+    `expiry_rejection` (default 4401 "credential expired"); `revalidate=` seconds re-runs `check` on the
+    handshake's data while the socket is open and closes it with the refusal (see `guards.expiry`).
+
     ```python
     class BetaTesters(Guard[str]):
         async def check(self, connection: HTTPConnection) -> str:
@@ -65,7 +106,9 @@ class Guard(_GuardBase[T], ABC):
 
     async def __call__(self, websocket: WebSocket) -> T:
         answer_from_here(websocket)
-        return await self.check(websocket)
+        value = await self.check(websocket)
+        watch_after_handshake(self, websocket, value)
+        return value
 
     @abstractmethod
     async def check(self, connection: HTTPConnection) -> T:
@@ -74,6 +117,20 @@ class Guard(_GuardBase[T], ABC):
 
 class HoldingGuard(_GuardBase[T], ABC):
     """A guard that keeps something while the socket lives (a connection slot), given back however it ends.
+
+    ```python
+    class OneSocketPerDevice(HoldingGuard[str]):
+        @contextlib.asynccontextmanager
+        async def hold(self, connection: HTTPConnection) -> AsyncIterator[str]:
+            device = connection.query_params.get("device", "")
+            if device in CONNECTED:
+                self.refuse(connection, "device already connected")
+            CONNECTED.add(device)
+            try:
+                yield device
+            finally:
+                CONNECTED.discard(device)
+    ```
 
     Implement `hold(connection)`, an async context manager that yields the value or calls `refuse`;
     its exit runs when the socket's handshake or session is over. `Depends(guard)` uses it as a
@@ -101,9 +158,9 @@ def hold(guard: AnyGuard, connection: HTTPConnection) -> contextlib.AbstractAsyn
 
 
 @contextlib.asynccontextmanager
-async def _checked(guard: Guard[Any], connection: HTTPConnection) -> AsyncIterator[Any]:
+async def _checked(guard: Guard[Any], connection: HTTPConnection) -> AsyncGenerator[Any, None]:
     yield await guard.check(connection)
 
 
-def is_guard(value: object) -> bool:
+def is_guard(value: object) -> TypeGuard[AnyGuard]:
     return isinstance(value, (Guard, HoldingGuard))

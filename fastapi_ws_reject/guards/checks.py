@@ -1,5 +1,6 @@
 """`ws_guard` and `@reject_unless`: a FastAPI dependency decides, a rejection answers."""
 
+import copy
 import functools
 import inspect
 import itertools
@@ -12,6 +13,7 @@ from ..policy import Policy
 from ..rejection import WebSocketRejection
 from ._check import CheckGuard
 from .base import AnyGuard, Guard, HoldingGuard, is_guard
+from .expiry import OnError
 
 Endpoint = TypeVar("Endpoint", bound=Callable[..., Awaitable[Any]])
 
@@ -31,6 +33,9 @@ def ws_guard(
     policy: Policy | None = None,
     timeout: float | None = None,
     timeout_rejection: WebSocketRejection | None = None,
+    revalidate: float | None = None,
+    on_error: OnError = "keep",
+    expiry_rejection: WebSocketRejection | None = None,
 ) -> AnyGuard:
     """A guard that rejects the handshake unless `check` returns something truthy, and returns its value.
 
@@ -51,8 +56,15 @@ def ws_guard(
     The result is a `Guard`: a check that takes only the connection (`WebSocket` or `HTTPConnection`) also
     works in `all_of` / `any_of` and `WebSocketGuardMiddleware`. Given a guard, `ws_guard` returns it (with
     `timeout`, a guard that times its check); the guard's own `rejection=` and `policy=` configure it.
+
+    After accept: a value with `expires_at` (an aware `datetime` or a Unix time, such as
+    `Authenticated.expires_at`) closes the socket then with `expiry_rejection` (default 4401 "credential
+    expired"); one already past refuses the handshake. `revalidate` (seconds) re-runs the check while the
+    socket is open, with the handshake's headers, query and cookies, and closes it with the refusal's
+    `close_code` and `reason`; a check that raises anything else is logged and, by `on_error`, the socket
+    kept ("keep") or closed with 1011 ("close"). Only a check that takes just the connection can be re-run.
     """
-    fields = {
+    fields: dict[str, Any] = {
         "rejection": rejection,
         "status_code": status_code,
         "body": body,
@@ -64,9 +76,19 @@ def ws_guard(
     }
     if is_guard(check):
         assert isinstance(check, (Guard, HoldingGuard))
-        return _guard_as_given(check, fields, timeout, timeout_rejection)
+        expiry = {"revalidate": revalidate, "on_error": on_error, "expiry_rejection": expiry_rejection}
+        return _guard_as_given(check, fields, timeout, timeout_rejection, expiry)
     refusal = _configured_rejection(**{name: value for name, value in fields.items() if name != "policy"})
-    return CheckGuard(check, rejection=refusal, policy=policy, timeout=timeout, timeout_rejection=timeout_rejection)
+    return CheckGuard(
+        check,
+        rejection=refusal,
+        policy=policy,
+        timeout=timeout,
+        timeout_rejection=timeout_rejection,
+        revalidate=revalidate,
+        on_error=on_error,
+        expiry_rejection=expiry_rejection,
+    )
 
 
 def reject_unless(
@@ -82,6 +104,9 @@ def reject_unless(
     policy: Policy | None = None,
     timeout: float | None = None,
     timeout_rejection: WebSocketRejection | None = None,
+    revalidate: float | None = None,
+    on_error: OnError = "keep",
+    expiry_rejection: WebSocketRejection | None = None,
 ) -> Callable[[Endpoint], Endpoint]:
     """`ws_guard` as a decorator: the endpoint runs only when `check` passes.
 
@@ -108,6 +133,9 @@ def reject_unless(
         policy=policy,
         timeout=timeout,
         timeout_rejection=timeout_rejection,
+        revalidate=revalidate,
+        on_error=on_error,
+        expiry_rejection=expiry_rejection,
     )
 
     def decorate(endpoint: Endpoint) -> Endpoint:
@@ -131,7 +159,11 @@ def reject_unless(
 
 
 def _guard_as_given(
-    guard: AnyGuard, fields: dict[str, Any], timeout: float | None, timeout_rejection: WebSocketRejection | None
+    guard: AnyGuard,
+    fields: dict[str, Any],
+    timeout: float | None,
+    timeout_rejection: WebSocketRejection | None,
+    expiry: dict[str, Any],
 ) -> AnyGuard:
     given = sorted(name for name, value in fields.items() if value is not None)
     if given:
@@ -140,7 +172,11 @@ def _guard_as_given(
             f"guard instead: {guard.name}(..., rejection=WebSocketRejection(...), policy=...)."
         )
     if timeout is None:
-        return guard
+        if expiry == {"revalidate": None, "on_error": "keep", "expiry_rejection": None}:
+            return guard
+        configured = copy.copy(guard)  # the guard may serve other routes as it was configured
+        configured.configure_expiry(**expiry)
+        return configured
     if isinstance(guard, HoldingGuard):
         raise TypeError(
             f"timeout= times a check; {guard.name} holds a slot while the socket lives and cannot be timed."
@@ -151,6 +187,9 @@ def _guard_as_given(
         policy=guard.policy,
         timeout=timeout,
         timeout_rejection=timeout_rejection,
+        revalidate=guard.revalidate if expiry["revalidate"] is None else expiry["revalidate"],
+        on_error=expiry["on_error"],
+        expiry_rejection=expiry["expiry_rejection"] or guard.expiry_rejection,
     )
 
 

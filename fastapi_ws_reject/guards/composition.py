@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import contextlib
-from collections.abc import AsyncIterator
+from collections.abc import AsyncGenerator
 from typing import Any
 
 from starlette.requests import HTTPConnection
@@ -84,15 +84,19 @@ class _Composite:
     def reads_cookies(self) -> bool:
         return any(getattr(guard, "reads_cookies", False) for guard in self.guards)
 
+    @property
+    def rejections(self) -> tuple[WebSocketRejection, ...]:
+        return tuple(dict.fromkeys(rejection for guard in self.guards for rejection in guard.rejections))
+
 
 @contextlib.asynccontextmanager
-async def _all(guards: tuple[AnyGuard, ...], connection: HTTPConnection) -> AsyncIterator[tuple[Any, ...]]:
+async def _all(guards: tuple[AnyGuard, ...], connection: HTTPConnection) -> AsyncGenerator[tuple[Any, ...], None]:
     async with contextlib.AsyncExitStack() as held:
         yield tuple([await held.enter_async_context(hold(guard, connection)) for guard in guards])
 
 
 @contextlib.asynccontextmanager
-async def _any(guards: tuple[AnyGuard, ...], connection: HTTPConnection) -> AsyncIterator[Any]:
+async def _any(guards: tuple[AnyGuard, ...], connection: HTTPConnection) -> AsyncGenerator[Any, None]:
     first: WebSocketRejection | None = None
     for guard in guards:
         held = hold(guard, connection)
@@ -121,7 +125,7 @@ class _AllOf(_Composite, Guard[tuple[Any, ...]]):
         super().__init__(rejection=guards[0].rejection)
 
     async def check(self, connection: HTTPConnection) -> tuple[Any, ...]:
-        values = []
+        values: list[Any] = []
         for guard in self.guards:
             assert isinstance(guard, Guard)
             values.append(await guard.check(connection))

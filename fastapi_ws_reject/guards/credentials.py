@@ -11,7 +11,8 @@ from __future__ import annotations
 import hmac
 import inspect
 from collections.abc import Awaitable, Callable, Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Generic, Literal, TypeVar
 
 from starlette.requests import HTTPConnection
@@ -20,6 +21,7 @@ from .._sending import CREDENTIAL_MARKERS
 from ..policy import Policy
 from ..rejection import WebSocketRejection
 from .base import Guard
+from .expiry import OnError, has_expired
 from .subprotocols import offered_subprotocols
 
 P = TypeVar("P")
@@ -29,15 +31,33 @@ SOURCES: tuple[Source, ...] = ("header", "query", "cookie", "subprotocol")
 
 @dataclass(frozen=True)
 class Authenticated(Generic[P]):
-    """Who connected (`principal`, what the verifier returned), how, and the subprotocol to accept."""
+    """Who connected (`principal`, what the verifier returned), how, and the subprotocol to accept.
+
+    ```python
+    async def chat(websocket: WebSocket, auth: Annotated[Authenticated[User], Depends(bearer)]):
+        await websocket.accept(subprotocol=auth.subprotocol)  # None unless the token came as a subprotocol
+    ```
+
+    `source` is where the credential was found: "header", "query", "cookie" or "subprotocol".
+    `expires_at` is the principal's own `expires_at` when it has one (an aware `datetime` or a Unix time):
+    the accepted socket is closed then (4401 "credential expired" unless the guard says otherwise).
+    """
 
     principal: P
     source: Source
     subprotocol: str | None = None
+    expires_at: datetime | float | None = field(default=None, repr=False)  # repr as before it existed
 
 
 def constant_time_lookup(secrets: Mapping[str, P]) -> Callable[[str], P | None]:
-    """A verifier for static secrets that compares every one in constant time (`hmac.compare_digest`)."""
+    """A verifier for static secrets that compares every one in constant time (`hmac.compare_digest`).
+
+    ```python
+    api_key = APIKeyGuard(constant_time_lookup({"k-123": "billing-service"}))
+    ```
+
+    It returns the principal of the secret given, or None; every secret is compared, whichever matches.
+    """
     if not secrets:
         raise ValueError("constant_time_lookup needs at least one secret.")
     pairs = [(secret.encode(), principal) for secret, principal in secrets.items()]
@@ -74,8 +94,11 @@ class _CredentialGuard(Guard[Authenticated[P]]):
         realm: str | None = None,
         rejection: WebSocketRejection | None = None,
         policy: Policy | None = None,
+        revalidate: float | None = None,
+        on_error: OnError = "keep",
+        expiry_rejection: WebSocketRejection | None = None,
     ) -> None:
-        self.sources = tuple(sources)
+        self.sources: tuple[Source, ...] = tuple(sources)
         unknown = set(self.sources) - set(SOURCES)
         if not self.sources or unknown:
             raise ValueError(f"sources must be some of {', '.join(SOURCES)}; got {list(self.sources)}.")
@@ -85,9 +108,15 @@ class _CredentialGuard(Guard[Authenticated[P]]):
         self.cookie = cookie or self.cookie
         self.subprotocol_marker = subprotocol_marker or self.subprotocol_marker
         CREDENTIAL_MARKERS.add(self.subprotocol_marker)
-        self.accept_subprotocols = tuple(accept_subprotocols)
+        self.accept_subprotocols: tuple[str, ...] = tuple(accept_subprotocols)
         self.realm = realm
-        super().__init__(rejection=rejection, policy=policy)
+        super().__init__(
+            rejection=rejection,
+            policy=policy,
+            revalidate=revalidate,
+            on_error=on_error,
+            expiry_rejection=expiry_rejection,
+        )
         self._invalid = rejection or self._unauthorized("invalid_token")
 
     def make_rejection(self) -> WebSocketRejection:
@@ -97,18 +126,27 @@ class _CredentialGuard(Guard[Authenticated[P]]):
     def reads_cookies(self) -> bool:
         return "cookie" in self.sources
 
+    @property
+    def rejections(self) -> tuple[WebSocketRejection, ...]:
+        # No credential, then a credential the verifier refused (one answer when `rejection=` set both).
+        return (self.rejection,) if self._invalid is self.rejection else (self.rejection, self._invalid)
+
     async def check(self, connection: HTTPConnection) -> Authenticated[P]:
         found = self._credential(connection)
         if found is None:
             self.refuse(connection, f"no {self.scheme} credential")
         credential, source = found
         verified = self.verify(credential)
-        principal = await verified if inspect.isawaitable(verified) else verified
+        principal: P | None = await verified if inspect.isawaitable(verified) else verified
         if not principal:
             # One rule for verifiers, as for ws_guard: a falsy answer (None, False, 0, "") refuses.
             self.refuse(connection, f"invalid {self.scheme} credential from {source}", self._invalid)
+        expires_at = getattr(principal, "expires_at", None)
+        if has_expired(expires_at):
+            # RFC 6750 section 3.1: an expired token is an invalid_token.
+            self.refuse(connection, f"expired {self.scheme} credential from {source}", self._invalid)
         subprotocol = self._subprotocol(connection) if source == "subprotocol" else None
-        return Authenticated(principal, source, subprotocol)
+        return Authenticated(principal, source, subprotocol, expires_at)
 
     def _credential(self, connection: HTTPConnection) -> tuple[str, Source] | None:
         for source in self.sources:

@@ -9,7 +9,7 @@ import contextlib
 import itertools
 import math
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable, Hashable
+from collections.abc import AsyncGenerator, Awaitable, Callable, Hashable
 from functools import lru_cache
 from typing import Protocol
 
@@ -27,6 +27,16 @@ Key = Callable[[HTTPConnection], "str | Awaitable[str]"]
 
 
 class LimitBackend(Protocol):
+    """Where `RateLimitGuard` and `ConnectionLimitGuard` count: three methods a shared store implements.
+
+    ```python
+    RateLimitGuard(60, per=60, backend=InMemoryBackend())  # the default: counts in this process
+    ```
+
+    `InMemoryBackend` counts per process; `fastapi_ws_reject.redis_backend.RedisBackend` counts across workers and
+    hosts. Any class with these three async methods is a backend; it need not subclass this one.
+    """
+
     async def hit(self, key: str, limit: int, window: float) -> float | None:
         """Count one handshake for `key`: None within `limit` per `window` seconds, else seconds to wait."""
 
@@ -38,7 +48,15 @@ class LimitBackend(Protocol):
 
 
 class InMemoryBackend:
-    """Counts in this process: fixed windows for rates, sets of leases for connections."""
+    """Counts in this process: fixed windows for rates, sets of leases for connections.
+
+    ```python
+    shared = InMemoryBackend()  # the default backend of every limit, one per guard
+    ConnectionLimitGuard(3, backend=shared, namespace="chat")
+    ```
+
+    Under several workers each process has its own counts; `RedisBackend` shares them.
+    """
 
     _PURGE_EVERY = 1024
 
@@ -137,15 +155,21 @@ class RateLimitGuard(_Limit, Guard[str]):
         policy: Policy | None = None,
     ) -> None:
         _Limit.__init__(self, key, backend, namespace)
-        self.limit = _positive_int("limit", limit)
+        self.limit: int = _positive_int("limit", limit)
         if isinstance(per, bool) or not isinstance(per, (int, float)) or per <= 0:
             raise ValueError(f"per must be a positive number of seconds, got {per!r}.")
-        self.per = float(per)
-        Guard.__init__(self, rejection=rejection, policy=policy)
+        self.per: float = float(per)
+        # An explicit base __init__: pyright leaves its T unsolved (Guard[Unknown]), mypy binds it to self.
+        Guard.__init__(self, rejection=rejection, policy=policy)  # pyright: ignore[reportUnknownMemberType]
         self._custom = rejection is not None
 
     def make_rejection(self) -> WebSocketRejection:
         return _too_many("too many handshakes", 1)
+
+    @property
+    def rejections(self) -> tuple[WebSocketRejection, ...]:
+        # Retry-After is the wait left in the window: at most the whole window.
+        return (self.rejection,) if self._custom else (_too_many("too many handshakes", math.ceil(self.per)),)
 
     async def check(self, connection: HTTPConnection) -> str:
         key = await self._key(connection)
@@ -181,15 +205,16 @@ class ConnectionLimitGuard(_Limit, HoldingGuard[str]):
         policy: Policy | None = None,
     ) -> None:
         _Limit.__init__(self, key, backend, namespace)
-        self.limit = _positive_int("limit", limit)
-        self.retry_after = _positive_int("retry_after", retry_after)
-        HoldingGuard.__init__(self, rejection=rejection, policy=policy)
+        self.limit: int = _positive_int("limit", limit)
+        self.retry_after: int = _positive_int("retry_after", retry_after)
+        # An explicit base __init__: pyright leaves its T unsolved (HoldingGuard[Unknown]), mypy binds it to self.
+        HoldingGuard.__init__(self, rejection=rejection, policy=policy)  # pyright: ignore[reportUnknownMemberType]
 
     def make_rejection(self) -> WebSocketRejection:
         return _too_many("too many open sockets", self.retry_after)
 
     @contextlib.asynccontextmanager
-    async def hold(self, connection: HTTPConnection) -> AsyncIterator[str]:
+    async def hold(self, connection: HTTPConnection) -> AsyncGenerator[str, None]:
         key = await self._key(connection)
         slot = f"{self.namespace}:{key}"
         lease = await self.backend.acquire(slot, self.limit)

@@ -48,10 +48,10 @@ class IPGuard(Guard[IPAddress]):
         rejection: WebSocketRejection | None = None,
         policy: Policy | None = None,
     ) -> None:
-        self.allow = networks("allow", allow)
-        self.deny = networks("deny", deny)
-        self.trusted_proxies = networks("trusted_proxies", trusted_proxies)
-        self.proxy_header = _proxy_header(proxy_header)
+        self.allow: tuple[IPNetwork, ...] = networks("allow", allow)
+        self.deny: tuple[IPNetwork, ...] = networks("deny", deny)
+        self.trusted_proxies: tuple[IPNetwork, ...] = networks("trusted_proxies", trusted_proxies)
+        self.proxy_header: str = _proxy_header(proxy_header)
         if not self.allow and not self.deny:
             raise ValueError("IPGuard with neither allow nor deny lets everyone in; give at least one range.")
         super().__init__(rejection=rejection, policy=policy)
@@ -143,7 +143,8 @@ def _forwarded_for(element: str) -> IPAddress | None:
 
 
 def _split_outside_quotes(text: str, separator: str) -> list[str] | None:
-    parts, start, quoted, escaped = [], 0, False, False
+    parts: list[str] = []
+    start, quoted, escaped = 0, False, False
     for index, char in enumerate(text):
         if escaped:
             escaped = False

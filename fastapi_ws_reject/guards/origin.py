@@ -15,7 +15,7 @@ from starlette.requests import HTTPConnection
 
 from ..policy import Policy
 from ..rejection import WebSocketRejection
-from ._addresses import address, networks, within
+from ._addresses import IPNetwork, address, networks, within
 from .base import Guard
 
 DEFAULT_PORTS = {"http": 80, "https": 443}
@@ -175,11 +175,11 @@ class OriginGuard(Guard["str | None"]):
         if isinstance(allowed, str):
             raise TypeError(f"allowed must be a list of origins, not a string; write [{allowed!r}].")
         entries = list(allowed)
-        self.any_origin = "*" in entries
-        self.patterns = [_Pattern.parse(entry) for entry in entries if entry != "*"]
+        self.any_origin: bool = "*" in entries
+        self.patterns: list[_Pattern] = [_Pattern.parse(entry) for entry in entries if entry != "*"]
         if not entries and not same_origin:
             raise ValueError("OriginGuard allows no origin; list origins, or set same_origin=True.")
-        self.trusted_proxies = networks("trusted_proxies", trusted_proxies)
+        self.trusted_proxies: tuple[IPNetwork, ...] = networks("trusted_proxies", trusted_proxies)
         if self.trusted_proxies and not same_origin:
             raise ValueError(
                 "trusted_proxies only tells same_origin which scheme the browser used; set same_origin=True, "

@@ -32,7 +32,7 @@ class SubprotocolGuard(Guard[str]):
     ) -> None:
         if isinstance(supported, str):
             raise TypeError(f"supported must be a list of subprotocols, not a string; write [{supported!r}].")
-        self.supported = tuple(supported)
+        self.supported: tuple[str, ...] = tuple(supported)
         if not self.supported:
             raise ValueError("SubprotocolGuard needs at least one supported subprotocol.")
         super().__init__(rejection=rejection, policy=policy)

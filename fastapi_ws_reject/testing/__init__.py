@@ -1,6 +1,6 @@
 """Test rejections: with Starlette's TestClient, and against real servers with a real client.
 
-Needs the test extra (`pip install "fastapi-ws-reject[test]"`: uvicorn, hypercorn, websockets...), so
+Needs the testing extra (`pip install "fastapi-ws-reject[testing]"`: uvicorn, hypercorn, websockets...), so
 `fastapi_ws_reject` does not import it, as Starlette does not import `starlette.testclient`.
 
 ```python

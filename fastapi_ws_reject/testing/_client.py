@@ -18,6 +18,11 @@ DENIAL_EXTENSION = "websocket.http.response"
 class Rejected:
     """A refused handshake as a real server sends it: the status, headers and body on the wire.
 
+    ```python
+    rejected = assert_rejected(client, "/ws", status_code=429)
+    assert rejected.headers["retry-after"] == "30" and rejected.json() == {"detail": "slow down"}
+    ```
+
     `closed_before_accept` is the close code the app sent instead of a response; servers turn that
     into 403 with an empty body, and the code never reaches the client.
     """
@@ -45,11 +50,17 @@ class Rejected:
 
 @dataclass
 class Closed:
-    """An accepted socket that the app closed: the close code, the reason, and the messages before it."""
+    """An accepted socket that the app closed: the close code, the reason, and the messages before it.
+
+    ```python
+    closed = assert_closed(client, "/items/1", close_code=4409)
+    assert closed.messages == ["watching 1"]
+    ```
+    """
 
     close_code: int
     close_reason: str
-    messages: list[str | bytes] = field(default_factory=list)
+    messages: list[str | bytes] = field(default_factory=list[str | bytes])
 
     def __str__(self) -> str:
         return f"accepted, then {len(self.messages)} message(s), then close {self.close_code} {self.close_reason!r}"
@@ -78,7 +89,7 @@ def assert_rejected(
     outcome = _connect(client, path, request_headers, connect_kwargs)
     if not isinstance(outcome, Rejected):
         raise AssertionError(f"Expected {path} to be rejected, but it was {outcome}.")
-    problems = []
+    problems: list[str] = []
     if status_code is not None and outcome.status_code != status_code:
         problems.append(f"status {outcome.status_code}, expected {status_code}")
     for name, value in (headers or {}).items():
@@ -111,7 +122,7 @@ def assert_closed(
     outcome = _connect(client, path, request_headers, connect_kwargs)
     if not isinstance(outcome, Closed):
         raise AssertionError(f"Expected {path} to be accepted and then closed, but it was rejected with {outcome}.")
-    problems = []
+    problems: list[str] = []
     if close_code is not None and outcome.close_code != close_code:
         problems.append(f"close code {outcome.close_code}, expected {close_code}")
     if close_reason is not None and outcome.close_reason != close_reason:
@@ -132,7 +143,8 @@ def without_denial_extension(app: ASGIApp) -> ASGIApp:
 
     async def without_extension(scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "websocket":
-            extensions = {k: v for k, v in (scope.get("extensions") or {}).items() if k != DENIAL_EXTENSION}
+            given: dict[str, Any] = scope.get("extensions") or {}
+            extensions = {k: v for k, v in given.items() if k != DENIAL_EXTENSION}
             scope = {**scope, "extensions": extensions}
         await app(scope, receive, send)
 

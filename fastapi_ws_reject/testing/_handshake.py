@@ -14,12 +14,18 @@ from websockets.typing import Subprotocol
 
 @dataclass
 class Handshake:
-    """What a real client saw: `status_code` 101 and the close, or the rejection's status, headers and content."""
+    """What a real client saw: `status_code` 101 and the close, or the rejection's status, headers and content.
+
+    ```python
+    result = asyncio.run(handshake(base_url + "/ws"))
+    assert (result.status_code, result.content) == (429, b"slow down")
+    ```
+    """
 
     status_code: int
     headers: dict[str, str]
     content: bytes = b""
-    messages: list[str | bytes] = field(default_factory=list)
+    messages: list[str | bytes] = field(default_factory=list[str | bytes])
     close_code: int | None = None
     close_reason: str | None = None
 
@@ -32,6 +38,11 @@ async def handshake(
     timeout: float = 10.0,
 ) -> Handshake:
     """Open a websocket to `url`, read until the server closes it, and report what came back.
+
+    ```python
+    with live_server("myapp:app", server="granian") as base_url:
+        result = asyncio.run(handshake(base_url + "/ws", headers={"Origin": "https://evil.test"}))
+    ```
 
     A refused handshake gives its status, headers and body; an accepted one (status 101) gives the
     messages received and the close code and reason, or close_code None if the server kept the socket

@@ -12,7 +12,7 @@ import sys
 import tempfile
 import threading
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Generator, Sequence
 from pathlib import Path
 
 from starlette.types import ASGIApp
@@ -25,11 +25,20 @@ _COMMANDS: dict[str, list[str]] = {
     "daphne": ["-m", "daphne", "-b", "127.0.0.1", "-p", "{port}", "{app}"],
 }
 SERVERS = tuple(_COMMANDS)
+"""The servers `live_server` can start: `("uvicorn", "hypercorn", "granian", "daphne")`."""
 UVICORN_WS = ("websockets-sansio", "websockets", "wsproto")
+"""uvicorn's websocket implementations, for `live_server(app, "uvicorn", ws=...)`; the first is uvicorn's default."""
 
 
 class RunningServer(str):
-    """The base URL of a server started by `live_server` (`ws://127.0.0.1:PORT`), with what it logged."""
+    """The base URL of a server started by `live_server` (`ws://127.0.0.1:PORT`), with what it logged.
+
+    ```python
+    with live_server("myapp:app", server="daphne") as base_url:
+        asyncio.run(handshake(base_url + "/ws"))
+        assert "Traceback" not in base_url.log()
+    ```
+    """
 
     name: str
     port: int
@@ -65,7 +74,7 @@ def live_server(
     cwd: str | os.PathLike[str] | None = None,
     startup_timeout: float = 20.0,
     server_args: Sequence[str] = (),
-) -> Iterator[RunningServer]:
+) -> Generator[RunningServer, None, None]:
     """Serve `app` with a real server on a free 127.0.0.1 port; yield its base URL.
 
     ```python
@@ -97,7 +106,9 @@ def live_server(
 
 
 @contextlib.contextmanager
-def _subprocess(app: str, command: list[str], ws: str, name: str, cwd: Path, timeout: float) -> Iterator[RunningServer]:
+def _subprocess(
+    app: str, command: list[str], ws: str, name: str, cwd: Path, timeout: float
+) -> Generator[RunningServer, None, None]:
     port = free_port()
     args = [part.format(app=app, port=port, ws=ws) for part in command]
     log_file = tempfile.NamedTemporaryFile(prefix=f"{name}-", suffix=".log", delete=False)  # noqa: SIM115
@@ -114,7 +125,7 @@ def _subprocess(app: str, command: list[str], ws: str, name: str, cwd: Path, tim
 
 
 @contextlib.contextmanager
-def _thread(app: ASGIApp, server: str, ws: str, name: str, timeout: float) -> Iterator[RunningServer]:
+def _thread(app: ASGIApp, server: str, ws: str, name: str, timeout: float) -> Generator[RunningServer, None, None]:
     port = free_port()
     serve, stop = _uvicorn(app, port, ws) if server == "uvicorn" else _hypercorn(app, port)
     thread = threading.Thread(target=serve, name=f"live_server-{name}", daemon=True)
@@ -140,7 +151,8 @@ def _uvicorn(app: ASGIApp, port: int, ws: str) -> tuple[Callable[[], None], Call
 
 
 def _hypercorn(app: ASGIApp, port: int) -> tuple[Callable[[], None], Callable[[], None]]:
-    from hypercorn.asyncio import serve
+    # hypercorn annotates the WSGI side of `serve` (its app and `shutdown_trigger`) with bare generics.
+    from hypercorn.asyncio import serve  # pyright: ignore[reportUnknownVariableType]
     from hypercorn.config import Config
 
     config = Config()

@@ -1,0 +1,205 @@
+"""The websocket routes of an app for its AsyncAPI document, and the handshake rejections each can send."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from fastapi import routing as fastapi_routing
+from fastapi.dependencies.models import Dependant
+from fastapi.exceptions import WebSocketRequestValidationError
+from fastapi.routing import APIWebSocketRoute
+from pydantic import TypeAdapter, ValidationError
+from starlette.routing import Mount, WebSocketRoute
+
+from ._answering import POLICY_ATTRIBUTE, app_rejection_policy
+from ._asyncapi_declared import declared_of
+from .guards.base import AnyGuard, is_guard
+from .middleware import NOT_FOUND, WebSocketGuardMiddleware
+from .rejection import WebSocketRejection
+
+Entry = dict[str, Any]
+_LOCATIONS = ("path", "query", "header", "cookie")
+
+
+@dataclass(frozen=True)
+class SocketRoute:
+    path: str  # the address, mount prefixes included, parameters as `{name}`
+    name: str
+    dependant: Dependant | None
+    endpoint: Any
+    middleware: tuple[tuple[WebSocketGuardMiddleware, str], ...]  # each with the path its app routes
+    answers_validation: bool  # a 422 (RejectingRouter or add_rejection_handlers), else FastAPI's close 1008
+    policy: str  # how the route sends a rejection before accept: its router's, else its app's, else "http"
+
+
+def socket_routes(app: Any) -> list[SocketRoute]:
+    """Every websocket route of `app`, included routers and mounted apps too, in routing order."""
+    return list(_walk(app, "", ()))
+
+
+def _walk(app: Any, prefix: str, middleware: tuple[tuple[WebSocketGuardMiddleware, str], ...]) -> Iterator[SocketRoute]:
+    middleware = (*middleware, *((found, prefix) for found in _guard_middleware(app)))
+    handler = getattr(app, "exception_handlers", {}).get(WebSocketRequestValidationError)
+    answers = getattr(handler, POLICY_ATTRIBUTE, None)
+    app_policy = app_rejection_policy(app) or "http"
+    for route in _routes(getattr(app, "routes", ())):
+        original = getattr(route, "original_route", route)
+        if isinstance(original, Mount):
+            yield from _walk(original.app, prefix + original.path, middleware)
+        elif isinstance(original, (APIWebSocketRoute, WebSocketRoute)):
+            endpoint = route.endpoint
+            yield SocketRoute(
+                path=prefix + route.path_format,
+                name=route.name,
+                dependant=getattr(route, "dependant", None),
+                endpoint=endpoint,
+                middleware=middleware,
+                answers_validation=answers is not None or getattr(endpoint, POLICY_ATTRIBUTE, None) is not None,
+                policy=getattr(endpoint, POLICY_ATTRIBUTE, None) or app_policy,
+            )
+
+
+def _routes(routes: Sequence[Any]) -> Sequence[Any]:
+    # FastAPI 0.165 keeps included routers lazily (`_IncludedRouter`) and lists their routes through this.
+    iter_route_contexts = getattr(fastapi_routing, "iter_route_contexts", None)
+    return list(iter_route_contexts(routes)) if iter_route_contexts is not None else routes
+
+
+def _guard_middleware(app: Any) -> list[WebSocketGuardMiddleware]:
+    found: list[WebSocketGuardMiddleware] = []
+    for middleware in getattr(app, "user_middleware", ()):
+        if middleware.cls is WebSocketGuardMiddleware:
+            options = getattr(middleware, "kwargs", None) or getattr(middleware, "options", {})
+            found.append(WebSocketGuardMiddleware(app, *getattr(middleware, "args", ()), **options))
+    return found
+
+
+def route_guards(route: SocketRoute) -> list[tuple[AnyGuard, str, str]]:
+    """The guards that run on this route's handshake, in order, each with where it comes from and the policy
+    its refusals are sent with when neither the rejection nor the guard names one."""
+    guards: list[tuple[AnyGuard, str, str]] = []
+    for middleware, base in route.middleware:
+        if middleware.guards and middleware._applies(route.path[len(base) :]):
+            guards.extend((guard, "middleware", middleware.policy) for guard in middleware.guards)
+    seen: set[int] = set()
+    for dependant in _dependants(route.dependant):
+        if is_guard(dependant.call) and id(dependant.call) not in seen:
+            seen.add(id(dependant.call))
+            guards.append((dependant.call, "route", route.policy))
+    return guards
+
+
+def handshake_rejections(route: SocketRoute) -> list[Entry]:
+    """`x-handshake-rejections`: every answer this route's handshake can get, from whichever part sends it."""
+    entries: list[Entry] = []
+    guards = route_guards(route)
+    # The middleware's guards run first, then its 404 for a path no route matches, then the route's guards.
+    for guard, source, policy in guards:
+        if source == "middleware":
+            entries.extend(_guard_entries(guard, source, policy))
+    for middleware, base in route.middleware:
+        if middleware.not_found and middleware._applies(route.path[len(base) :]):
+            entries.append(rejection_entry(NOT_FOUND, None, "not_found", middleware.policy))
+    for guard, source, policy in guards:
+        if source == "route":
+            entries.extend(_guard_entries(guard, source, policy))
+    entries.extend(_validation(route))
+    declared = declared_of(route.endpoint).rejections
+    entries.extend(rejection_entry(rejection, None, "declared", route.policy) for rejection in declared)
+    unique: list[Entry] = []
+    for entry in entries:
+        if entry not in unique:
+            unique.append(entry)
+    return unique
+
+
+def _guard_entries(guard: AnyGuard, source: str, policy: str) -> Iterator[Entry]:
+    policy = guard.policy or policy
+    members: tuple[AnyGuard, ...] | None = getattr(guard, "guards", None)
+    if members is None:
+        yield from (rejection_entry(rejection, guard.name, source, policy) for rejection in guard.rejections)
+        return
+    for member in members:  # all_of / any_of: each member answers with its own rejections
+        yield from _guard_entries(member, source, policy)
+
+
+def rejection_entry(rejection: WebSocketRejection, guard: str | None, source: str, policy: str) -> Entry:
+    headers = rejection.headers
+    content_type = headers.get("content-type")
+    return {
+        "status": rejection.status_code,
+        "headers": {name: value for name, value in headers.items() if name not in ("content-type", "content-length")},
+        "contentType": content_type,
+        "body": _decoded(rejection.body, content_type),
+        "guard": guard,
+        "source": source,
+        "closeCode": rejection.close_code,
+        "closeReason": rejection.reason,
+        "policy": rejection.policy or policy,
+    }
+
+
+def _decoded(body: bytes, content_type: str | None) -> Any:
+    if not body:
+        return None
+    if content_type is not None and content_type.startswith("application/json"):
+        return json.loads(body)
+    return body.decode("utf-8", errors="replace")
+
+
+def _dependants(dependant: Dependant | None) -> Iterator[Dependant]:
+    if dependant is None:
+        return
+    yield dependant
+    for sub in dependant.dependencies:
+        yield from _dependants(sub)
+
+
+def parameters(route: SocketRoute) -> dict[str, list[Any]]:
+    """The route's parameters by location (path, query, header, cookie), sub-dependencies' too, once each."""
+    found: dict[str, dict[str, Any]] = {location: {} for location in _LOCATIONS}
+    for dependant in _dependants(route.dependant):
+        for location in _LOCATIONS:
+            for field in getattr(dependant, f"{location}_params"):
+                found[location].setdefault(field.alias, field)
+    return {location: list(fields.values()) for location, fields in found.items()}
+
+
+def _validation(route: SocketRoute) -> list[Entry]:
+    error = next((e for loc, fields in parameters(route).items() for f in fields if (e := _error(loc, f))), None)
+    if error is None:
+        return []
+    if not route.answers_validation:
+        # FastAPI's own handler closes with 1008 before accept: the server answers 403 with no body.
+        return [
+            {
+                "status": 403,
+                "headers": {},
+                "contentType": None,
+                "body": None,
+                "guard": None,
+                "source": "validation",
+                "closeCode": 1008,
+                "closeReason": "",
+                "policy": "http",
+            }
+        ]
+    reason = f"{'.'.join(map(str, error['loc']))}: {error['msg']}"
+    rejection = WebSocketRejection(422, {"detail": [error]}, reason=reason)
+    return [rejection_entry(rejection, None, "validation", route.policy)]
+
+
+def _error(location: str, field: Any) -> dict[str, Any] | None:
+    """An error FastAPI reports for this parameter (a missing one, else one that does not parse), or None."""
+    loc = [location, field.alias]
+    if location != "path" and field.field_info.is_required():
+        return {"type": "missing", "loc": loc, "msg": "Field required", "input": None}
+    try:
+        TypeAdapter(field.field_info.annotation).validate_python("not-a-value")
+    except ValidationError as exc:
+        error = exc.errors(include_url=False)[0]
+        return {"type": error["type"], "loc": loc, "msg": error["msg"], "input": "not-a-value"}
+    return None

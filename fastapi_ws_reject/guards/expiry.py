@@ -1,0 +1,254 @@
+"""Expiry and re-validation: an accepted socket is closed when its credential expires or its check starts refusing.
+
+A guard's value may carry `expires_at` (an aware `datetime` or a Unix time): `Authenticated.expires_at` for
+the credential guards, or any object a `ws_guard` check returns. A guard with `revalidate=` seconds runs its
+check again while the socket is open, on a copy of the handshake's scope (its headers, query and cookies).
+
+Each socket that needs it gets one `_Watch`, kept in its scope and stopped when FastAPI unwinds the
+handshake's dependencies (however the socket ends): an `asyncio` timer handle for the expiry, one per
+re-validating guard, and a task only while a close or a re-validation is running. A socket whose guards set
+neither has nothing scheduled.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import math
+import time
+from collections.abc import Coroutine
+from datetime import datetime
+from typing import TYPE_CHECKING, Any, Literal
+
+from starlette.requests import HTTPConnection
+from starlette.websockets import WebSocket, WebSocketState
+
+from .._compat import dependency_exit_stack
+from .._sending import close_socket
+from ..events import escape
+from ..rejection import WebSocketRejection
+
+if TYPE_CHECKING:  # only for annotations: nothing here is injected by FastAPI
+    from .base import _GuardBase
+
+_logger = logging.getLogger("fastapi_ws_reject")
+
+OnError = Literal["keep", "close"]
+ON_ERROR: tuple[OnError, ...] = ("keep", "close")
+#: the close of a socket whose credential expired: 4401 "credential expired"
+EXPIRY_REJECTION = WebSocketRejection(401, "credential expired")
+#: the close of a socket whose re-validation raised, with `on_error="close"`: 1011 (RFC 6455 section 7.4.1)
+ERROR_REJECTION = WebSocketRejection(500, close_code=1011, reason="re-validation failed")
+REVALIDATION_ERROR_LOG = "Re-validation of websocket %s by %s raised %s; %s the socket"  # path, guard, type, action
+EXPIRED = "credential expired"
+# How often a timer that fell due before the endpoint accepted looks again: the close waits for the accept.
+_ACCEPT_POLL = 0.05
+_KEY = "fastapi_ws_reject.watch"
+
+
+def remaining(websocket: WebSocket) -> float | None:
+    """Seconds until this socket's scheduled expiry close, or None when none is scheduled.
+
+    ```python
+    await websocket.send_json({"expires_in": remaining(websocket)})
+    ```
+    """
+    watch: _Watch | None = websocket.scope.get(_KEY)
+    if watch is None or watch.handle is None:
+        return None
+    return max(0.0, watch.handle.when() - watch.loop.time())
+
+
+def extend(websocket: WebSocket, expires_at: datetime | float | None) -> None:
+    """Move this socket's expiry close to `expires_at` (an aware `datetime` or a Unix time; None: never).
+
+    For a refreshed credential the endpoint received and verified itself (with the guard's verifier):
+
+    ```python
+    token = await websocket.receive_text()
+    if (session := await verify_jwt(token)) is not None:
+        extend(websocket, session.expires_at)
+    ```
+
+    A time already past closes the socket now, with the guard's expiry close (default 4401). Works on any
+    socket of a FastAPI websocket route while its endpoint runs, with or without a guard that set an expiry.
+    """
+    expires = unix_time(expires_at)
+    watch: _Watch | None = websocket.scope.get(_KEY)
+    if watch is None:
+        if expires is None:
+            return
+        watch = _watch_of(websocket, EXPIRY_REJECTION, "extend")
+    watch.expire_at(expires, replace=True)
+
+
+def check_revalidate(revalidate: object) -> float | None:
+    if revalidate is None:
+        return None
+    if isinstance(revalidate, bool) or not isinstance(revalidate, (int, float)) or not revalidate > 0:
+        raise ValueError(f"revalidate must be a positive number of seconds (or None), got {revalidate!r}.")
+    if not math.isfinite(revalidate):
+        raise ValueError(f"revalidate must be a finite number of seconds, got {revalidate!r}; use None for never.")
+    return float(revalidate)
+
+
+def check_on_error(on_error: object) -> OnError:
+    if on_error not in ON_ERROR:
+        raise ValueError(
+            f"on_error must be 'keep' (log and keep the socket) or 'close' (log and close with 1011), got {on_error!r}."
+        )
+    return on_error
+
+
+def unix_time(expires_at: object) -> float | None:
+    """`expires_at` as a Unix time: an aware `datetime`, an int or float, or None."""
+    if expires_at is None:
+        return None
+    if isinstance(expires_at, datetime):
+        if expires_at.tzinfo is None or expires_at.utcoffset() is None:
+            raise ValueError(
+                f"expires_at must be an aware datetime, got the naive {expires_at!r}; "
+                "give it a timezone: datetime.now(timezone.utc) + timedelta(...)."
+            )
+        return expires_at.timestamp()
+    if isinstance(expires_at, bool) or not isinstance(expires_at, (int, float)) or math.isnan(expires_at):
+        raise TypeError(
+            f"expires_at must be an aware datetime, a Unix time (int or float) or None, got {expires_at!r}."
+        )
+    return float(expires_at)
+
+
+def expiry_of(value: Any) -> float | None:
+    """The Unix time a guard's value expires at: its `expires_at` attribute, when it has one."""
+    return unix_time(getattr(value, "expires_at", None))
+
+
+def has_expired(expires_at: object) -> bool:
+    expires = unix_time(expires_at)
+    return expires is not None and expires <= time.time()
+
+
+def watch_after_handshake(guard: _GuardBase[Any], websocket: WebSocket, value: Any) -> None:
+    """What `Guard.__call__` runs once the check passed: refuse an expiry already past, else schedule
+    the socket's expiry close and the guard's re-validation; nothing at all when neither is set."""
+    expires = expiry_of(value)
+    if expires is None and guard.revalidate is None:
+        return
+    if expires is not None and expires <= time.time():
+        guard.refuse(websocket, EXPIRED)
+    # The handshake's data as it was, copied before the watch is kept in the scope: the copy must not hold it.
+    handshake = HTTPConnection(dict(websocket.scope)) if guard.revalidate is not None else None
+    watch = _watch_of(websocket, guard.expiry_rejection, guard.name)
+    if expires is not None:
+        watch.expire_at(expires, replace=False, rejection=guard.expiry_rejection, guard=guard.name)
+    if guard.revalidate is not None and handshake is not None:
+        watch.revalidate(guard, handshake, guard.revalidate)
+
+
+def _watch_of(websocket: WebSocket, rejection: WebSocketRejection, guard: str) -> _Watch:
+    watch: _Watch | None = websocket.scope.get(_KEY)
+    if watch is None:
+        watch = websocket.scope[_KEY] = _Watch(websocket, rejection, guard)
+        dependency_exit_stack(websocket.scope).callback(watch.stop)
+    return watch
+
+
+class _Watch:
+    """One socket's timers: its expiry close, its re-validations, and the task running either right now."""
+
+    # Slots, and the lists made only when needed: ten thousand open sockets hold ten thousand of these.
+    __slots__ = ("websocket", "loop", "rejection", "guard", "handle", "checks", "tasks")
+
+    def __init__(self, websocket: WebSocket, rejection: WebSocketRejection, guard: str) -> None:
+        self.websocket = websocket
+        self.loop = asyncio.get_running_loop()
+        self.rejection, self.guard = rejection, guard  # the expiry close, and the guard it is reported as
+        self.handle: asyncio.TimerHandle | None = None
+        self.checks: list[asyncio.TimerHandle] | None = None
+        self.tasks: set[asyncio.Task[None]] | None = None
+
+    def expire_at(
+        self,
+        expires: float | None,
+        *,
+        replace: bool,
+        rejection: WebSocketRejection | None = None,
+        guard: str = "",
+    ) -> None:
+        # Several guards: the earliest expiry closes, with its guard's close; `extend` replaces it.
+        if expires is None:
+            if self.handle is not None:
+                self.handle.cancel()
+                self.handle = None
+            return
+        when = self.loop.time() + (expires - time.time())
+        if self.handle is not None:
+            if not replace and self.handle.when() <= when:
+                return
+            self.handle.cancel()
+        if rejection is not None:
+            self.rejection, self.guard = rejection, guard
+        self.handle = self.loop.call_at(when, self._expire)
+
+    def _expire(self) -> None:
+        state = self.websocket.application_state
+        if state is WebSocketState.CONNECTING:
+            self.handle = self.loop.call_later(_ACCEPT_POLL, self._expire)
+            return
+        self.handle = None
+        if state is WebSocketState.CONNECTED:
+            self._spawn(close_socket(self.websocket, self.rejection._refusal(self.guard, EXPIRED)))
+
+    def revalidate(self, guard: _GuardBase[Any], connection: HTTPConnection, every: float) -> None:
+        if self.checks is None:
+            self.checks = []
+        index = len(self.checks)
+        self.checks.append(self.loop.call_later(every, self._start_check, guard, connection, every, index))
+
+    def _start_check(self, guard: _GuardBase[Any], connection: HTTPConnection, every: float, index: int) -> None:
+        self._spawn(self._check(guard, connection, every, index))
+
+    async def _check(self, guard: _GuardBase[Any], connection: HTTPConnection, every: float, index: int) -> None:
+        state = self.websocket.application_state
+        if state is WebSocketState.CONNECTED:
+            try:
+                value = await guard.check(connection)  # type: ignore[attr-defined]
+                # `value` comes through the ignore above (a _GuardBase declares no `check`): Unknown to pyright.
+                if has_expired(getattr(value, "expires_at", None)):  # pyright: ignore[reportUnknownArgumentType]
+                    guard.refuse(connection, EXPIRED, guard.expiry_rejection)
+            except WebSocketRejection as refusal:
+                # The close is a task of its own, and the refusal loses its traceback: what a server or an idle
+                # worker thread keeps of a cancelled task or a sync check's exception then holds no watch.
+                self._spawn(close_socket(self.websocket, refusal.with_traceback(None)))
+                return
+            except Exception as exc:  # not hidden: logged, then `on_error` decides, as documented
+                exc.with_traceback(None)
+                closing = guard.on_error == "close"
+                path = escape(connection.scope.get("path", ""))
+                action = "closing" if closing else "keeping"
+                _logger.warning(REVALIDATION_ERROR_LOG, path, guard.name, type(exc).__name__, action)
+                if closing:
+                    self._spawn(close_socket(self.websocket, ERROR_REJECTION._refusal(guard.name, type(exc).__name__)))
+                    return
+        elif state is not WebSocketState.CONNECTING:
+            return
+        assert self.checks is not None
+        self.checks[index] = self.loop.call_later(every, self._start_check, guard, connection, every, index)
+
+    def _spawn(self, work: Coroutine[Any, Any, None]) -> None:
+        task = self.loop.create_task(work)
+        if self.tasks is None:
+            self.tasks = set()
+        self.tasks.add(task)
+        task.add_done_callback(self.tasks.discard)
+
+    def stop(self) -> None:
+        """The socket ended: nothing scheduled for it may run."""
+        if self.handle is not None:
+            self.handle.cancel()
+            self.handle = None
+        for handle in self.checks or ():
+            handle.cancel()
+        for task in list(self.tasks or ()):
+            task.cancel()
+        self.websocket.scope.pop(_KEY, None)
