@@ -30,12 +30,17 @@ class ChatEvent(BaseModel):
 bearer = BearerTokenGuard(constant_time_lookup({"s3cret": "alice"}), sources=("header", "subprotocol"))
 service_key = SecuritySchemeGuard(APIKeyHeader(name="X-Service-Key"))
 ROOMS = {"lobby", "ops"}
-NO_SUCH_ROOM = WebSocketRejection(404, {"detail": "no such room"})
+
+
+def no_such_room() -> WebSocketRejection:
+    # A fresh exception each time it is raised: a shared instance would keep every traceback it was raised with.
+    return WebSocketRejection(404, {"detail": "no such room"})
+
 
 rooms = RejectingRouter()
 
 
-@rooms.websocket("/rooms/{room}", rejections=[NO_SUCH_ROOM], receives=ChatMessage, sends=ChatEvent)
+@rooms.websocket("/rooms/{room}", rejections=[no_such_room()], receives=ChatMessage, sends=ChatEvent)
 async def chat_room(
     websocket: WebSocket,
     room: str,
@@ -43,7 +48,7 @@ async def chat_room(
     client_version: Annotated[int, Header(description="The client's protocol version.")] = 1,
 ) -> None:
     if room not in ROOMS:
-        raise NO_SUCH_ROOM
+        raise no_such_room()
     await websocket.accept(subprotocol=auth.subprotocol)
     message = ChatMessage.model_validate(await websocket.receive_json())
     await websocket.send_json(ChatEvent(author=auth.principal, message=message).model_dump())

@@ -27,6 +27,8 @@ from ._asyncapi_declared import declared_of
 from ._asyncapi_routes import SocketRoute, handshake_rejections, parameters, route_guards, socket_routes
 from ._asyncapi_schemas import Schemas, channel_parameter, object_schema, security_schemes
 
+__all__ = ["add_asyncapi", "asyncapi_html", "asyncapi_schema"]
+
 ASYNCAPI_VERSION = "3.0.0"
 #: the standalone bundle of AsyncAPI's React component, which renders the document in the page
 ASYNCAPI_SCRIPT_URL = "https://unpkg.com/@asyncapi/react-component@3.2.1/browser/standalone/index.js"

@@ -23,6 +23,7 @@ PUBLIC = {
     "fastapi_ws_reject.guards": None,
     "fastapi_ws_reject.testing": None,
     "fastapi_ws_reject.redis_backend": ["RedisBackend", "from_url"],
+    "fastapi_ws_reject.asyncapi": None,
     "fastapi_ws_reject.policy": ["is_browser_handshake"],
     "fastapi_ws_reject.uvicorn_log_filter": ["quiet_uvicorn_denial_errors", "UvicornDenialLogFilter"],
     "fastapi_ws_reject.pytest_plugin": ["ws_live_server"],
