@@ -3,11 +3,10 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
-from fastapi import routing as fastapi_routing
 from fastapi.dependencies.models import Dependant
 from fastapi.exceptions import WebSocketRequestValidationError
 from fastapi.routing import APIWebSocketRoute
@@ -16,6 +15,7 @@ from starlette.routing import Mount, WebSocketRoute
 
 from ._answering import POLICY_ATTRIBUTE, app_rejection_policy
 from ._asyncapi_declared import declared_of
+from ._compat import effective_routes
 from .guards.base import AnyGuard, is_guard
 from .middleware import NOT_FOUND, WebSocketGuardMiddleware
 from .rejection import WebSocketRejection
@@ -45,7 +45,7 @@ def _walk(app: Any, prefix: str, middleware: tuple[tuple[WebSocketGuardMiddlewar
     handler = getattr(app, "exception_handlers", {}).get(WebSocketRequestValidationError)
     answers = getattr(handler, POLICY_ATTRIBUTE, None)
     app_policy = app_rejection_policy(app) or "http"
-    for route in _routes(getattr(app, "routes", ())):
+    for route in effective_routes(getattr(app, "routes", ())):
         original = getattr(route, "original_route", route)
         if isinstance(original, Mount):
             yield from _walk(original.app, prefix + original.path, middleware)
@@ -60,12 +60,6 @@ def _walk(app: Any, prefix: str, middleware: tuple[tuple[WebSocketGuardMiddlewar
                 answers_validation=answers is not None or getattr(endpoint, POLICY_ATTRIBUTE, None) is not None,
                 policy=getattr(endpoint, POLICY_ATTRIBUTE, None) or app_policy,
             )
-
-
-def _routes(routes: Sequence[Any]) -> Sequence[Any]:
-    # FastAPI 0.165 keeps included routers lazily (`_IncludedRouter`) and lists their routes through this.
-    iter_route_contexts = getattr(fastapi_routing, "iter_route_contexts", None)
-    return list(iter_route_contexts(routes)) if iter_route_contexts is not None else routes
 
 
 def _guard_middleware(app: Any) -> list[WebSocketGuardMiddleware]:

@@ -5,6 +5,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator, Sequence
 from contextlib import AsyncExitStack
 from typing import Any
 
@@ -35,3 +36,16 @@ def dependency_exit_stack(scope: Scope) -> AsyncExitStack:
         f"FastAPI keeps its dependency exit stack under none of {DEPENDENCY_STACK_KEYS} in this version; "
         "fastapi-ws-reject cannot answer rejections here. Please report the FastAPI version."
     )
+
+
+def effective_routes(routes: Sequence[Any]) -> Iterator[Any]:
+    """Routes as they are served: an included router that FastAPI keeps lazily (`_IncludedRouter`, from 0.133)
+    gives the copies of its routes it serves, with the include's prefix and dependencies; others are as they are."""
+    for route in routes:
+        contexts = getattr(route, "effective_route_contexts", None)
+        if contexts is None:
+            yield route
+            continue
+        for context in contexts():
+            served = getattr(context, "starlette_route", None)
+            yield served if served is not None else context.original_route

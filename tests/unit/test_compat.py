@@ -4,10 +4,16 @@ the test named after it fails and says what moved."""
 from contextlib import AsyncExitStack
 
 import pytest
-from fastapi import FastAPI, WebSocket
+from fastapi import APIRouter, FastAPI, WebSocket
+from fastapi.routing import APIWebSocketRoute
 from starlette.testclient import TestClient
 
-from fastapi_ws_reject._compat import DEPENDENCY_STACK_KEYS, FASTAPI_DEFAULT_HANDLERS, dependency_exit_stack
+from fastapi_ws_reject._compat import (
+    DEPENDENCY_STACK_KEYS,
+    FASTAPI_DEFAULT_HANDLERS,
+    dependency_exit_stack,
+    effective_routes,
+)
 
 
 def test_fastapi_registers_exactly_the_default_handlers_we_skip() -> None:
@@ -38,3 +44,18 @@ def test_a_websocket_route_finds_its_dependency_exit_stack() -> None:
 def test_a_missing_exit_stack_is_a_clear_error() -> None:
     with pytest.raises(RuntimeError, match="Please report the FastAPI version"):
         dependency_exit_stack({"type": "websocket"})
+
+
+def test_effective_routes_list_an_included_websocket_route_with_its_prefix() -> None:
+    router = APIRouter(prefix="/stream")
+
+    @router.websocket("/{job_id}")
+    async def stream(websocket: WebSocket, job_id: str) -> None:
+        pass  # pragma: no cover
+
+    app = FastAPI()
+    app.include_router(router, prefix="/v1")
+    paths = [route.path for route in effective_routes(app.routes) if isinstance(route, APIWebSocketRoute)]
+    assert paths == ["/v1/stream/{job_id}"], (
+        "FastAPI no longer lists an included router's websocket routes as effective_routes in _compat.py reads them."
+    )
