@@ -34,7 +34,7 @@ def test_the_asyncapi_page_renders_every_channel_in_chromium() -> None:
         script_url="/component/browser/standalone/index.js",
         style_url="/component/styles/default.min.css",
     )
-    with live_server(app) as server, tempfile.TemporaryDirectory() as profile:
+    with live_server(app) as server, tempfile.TemporaryDirectory(ignore_cleanup_errors=True) as profile:
         page = subprocess.run(
             [
                 CHROMIUM,
