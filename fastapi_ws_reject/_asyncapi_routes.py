@@ -7,7 +7,6 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
-from fastapi.dependencies.models import Dependant
 from fastapi.exceptions import WebSocketRequestValidationError
 from fastapi.routing import APIWebSocketRoute
 from pydantic import TypeAdapter, ValidationError
@@ -15,7 +14,7 @@ from starlette.routing import Mount, WebSocketRoute
 
 from ._answering import POLICY_ATTRIBUTE, app_rejection_policy
 from ._asyncapi_declared import declared_of
-from ._compat import effective_routes
+from ._compat import Dependant, dependants, effective_routes, middleware_arguments
 from .guards.base import AnyGuard, is_guard
 from .middleware import NOT_FOUND, WebSocketGuardMiddleware
 from .rejection import WebSocketRejection
@@ -66,8 +65,8 @@ def _guard_middleware(app: Any) -> list[WebSocketGuardMiddleware]:
     found: list[WebSocketGuardMiddleware] = []
     for middleware in getattr(app, "user_middleware", ()):
         if middleware.cls is WebSocketGuardMiddleware:
-            options = getattr(middleware, "kwargs", None) or getattr(middleware, "options", {})
-            found.append(WebSocketGuardMiddleware(app, *getattr(middleware, "args", ()), **options))
+            args, kwargs = middleware_arguments(middleware)
+            found.append(WebSocketGuardMiddleware(app, *args, **kwargs))
     return found
 
 
@@ -79,7 +78,7 @@ def route_guards(route: SocketRoute) -> list[tuple[AnyGuard, str, str]]:
         if middleware.guards and middleware._applies(route.path[len(base) :]):
             guards.extend((guard, "middleware", middleware.policy) for guard in middleware.guards)
     seen: set[int] = set()
-    for dependant in _dependants(route.dependant):
+    for dependant in dependants(route.dependant):
         if is_guard(dependant.call) and id(dependant.call) not in seen:
             seen.add(id(dependant.call))
             guards.append((dependant.call, "route", route.policy))
@@ -144,18 +143,10 @@ def _decoded(body: bytes, content_type: str | None) -> Any:
     return body.decode("utf-8", errors="replace")
 
 
-def _dependants(dependant: Dependant | None) -> Iterator[Dependant]:
-    if dependant is None:
-        return
-    yield dependant
-    for sub in dependant.dependencies:
-        yield from _dependants(sub)
-
-
 def parameters(route: SocketRoute) -> dict[str, list[Any]]:
     """The route's parameters by location (path, query, header, cookie), sub-dependencies' too, once each."""
     found: dict[str, dict[str, Any]] = {location: {} for location in _LOCATIONS}
-    for dependant in _dependants(route.dependant):
+    for dependant in dependants(route.dependant):
         for location in _LOCATIONS:
             for field in getattr(dependant, f"{location}_params"):
                 found[location].setdefault(field.alias, field)

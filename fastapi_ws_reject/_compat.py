@@ -9,6 +9,7 @@ from collections.abc import Iterator, Sequence
 from contextlib import AsyncExitStack
 from typing import Any
 
+from fastapi.dependencies.models import Dependant as Dependant
 from fastapi.exception_handlers import (
     http_exception_handler,
     request_validation_exception_handler,
@@ -49,3 +50,20 @@ def effective_routes(routes: Sequence[Any]) -> Iterator[Any]:
         for context in contexts():
             served = getattr(context, "starlette_route", None)
             yield served if served is not None else context.original_route
+
+
+def dependants(dependant: Dependant | None) -> Iterator[Dependant]:
+    """A route's dependant and every sub-dependant, depth first (`Dependant.dependencies`)."""
+    if dependant is None:
+        return
+    yield dependant
+    for sub in dependant.dependencies:
+        yield from dependants(sub)
+
+
+def middleware_arguments(middleware: Any) -> tuple[tuple[Any, ...], dict[str, Any]]:
+    """The arguments an `app.add_middleware(...)` entry was given: `args`/`kwargs` from Starlette 0.35,
+    `options` before."""
+    return tuple(getattr(middleware, "args", ())), dict(
+        getattr(middleware, "kwargs", None) or getattr(middleware, "options", {})
+    )

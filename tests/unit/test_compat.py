@@ -2,17 +2,21 @@
 the test named after it fails and says what moved."""
 
 from contextlib import AsyncExitStack
+from typing import Annotated
 
 import pytest
-from fastapi import APIRouter, FastAPI, WebSocket
+from fastapi import APIRouter, Depends, FastAPI, WebSocket
 from fastapi.routing import APIWebSocketRoute
 from starlette.testclient import TestClient
 
+from fastapi_ws_reject import WebSocketGuardMiddleware
 from fastapi_ws_reject._compat import (
     DEPENDENCY_STACK_KEYS,
     FASTAPI_DEFAULT_HANDLERS,
+    dependants,
     dependency_exit_stack,
     effective_routes,
+    middleware_arguments,
 )
 
 
@@ -58,4 +62,32 @@ def test_effective_routes_list_an_included_websocket_route_with_its_prefix() -> 
     paths = [route.path for route in effective_routes(app.routes) if isinstance(route, APIWebSocketRoute)]
     assert paths == ["/v1/stream/{job_id}"], (
         "FastAPI no longer lists an included router's websocket routes as effective_routes in _compat.py reads them."
+    )
+
+
+def test_dependants_walk_a_routes_sub_dependencies_with_their_parameters() -> None:
+    async def inner(token: str) -> str:
+        return token  # pragma: no cover
+
+    async def outer(value: Annotated[str, Depends(inner)]) -> str:
+        return value  # pragma: no cover
+
+    app = FastAPI()
+
+    @app.websocket("/ws")
+    async def ws(websocket: WebSocket, value: Annotated[str, Depends(outer)]) -> None:
+        pass  # pragma: no cover
+
+    (route,) = [route for route in app.routes if isinstance(route, APIWebSocketRoute)]
+    walked = list(dependants(route.dependant))
+    assert [dependant.call for dependant in walked][1:] == [outer, inner], "Dependant.dependencies moved."
+    assert [field.alias for field in walked[-1].query_params] == ["token"], "Dependant.query_params moved."
+
+
+def test_middleware_arguments_are_read_back_as_given() -> None:
+    app = FastAPI()
+    app.add_middleware(WebSocketGuardMiddleware, not_found=True, include=["/ws/*"])
+    (middleware,) = app.user_middleware
+    assert middleware_arguments(middleware) == ((), {"not_found": True, "include": ["/ws/*"]}), (
+        "Starlette's Middleware no longer keeps add_middleware's arguments as args/kwargs (or options)."
     )
