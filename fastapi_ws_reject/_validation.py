@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import re
 
 # RFC 9110 section 5.6.2: token = 1*tchar.
@@ -23,6 +24,12 @@ def check_status_code(status_code: object) -> int:
             "101 and 2xx would accept the handshake and 1xx is not a final answer."
         )
     return status_code
+
+
+def check_seconds(name: str, value: object) -> float:
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 < value < math.inf:
+        raise ValueError(f"{name} must be a positive number of seconds, got {value!r}.")
+    return float(value)
 
 
 def check_close_code(close_code: object) -> int:

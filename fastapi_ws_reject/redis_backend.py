@@ -20,6 +20,8 @@ from typing import Any, Literal, TypeVar
 from redis import exceptions as redis_errors
 from redis.asyncio import Redis
 
+from ._validation import check_seconds
+
 _logger = logging.getLogger("fastapi_ws_reject")
 
 FailurePolicy = Literal["open", "closed"]
@@ -106,9 +108,8 @@ class RedisBackend:
     ) -> None:
         if on_failure not in ("open", "closed"):
             raise ValueError(f"on_failure must be 'open' or 'closed', got {on_failure!r}.")
-        for name, value in (("lease_ttl", lease_ttl), ("timeout", timeout)):
-            if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 < value < math.inf:
-                raise ValueError(f"{name} must be a positive number of seconds, got {value!r}.")
+        check_seconds("lease_ttl", lease_ttl)
+        check_seconds("timeout", timeout)
         if lease_ttl < _MIN_LEASE_TTL:
             raise ValueError(
                 f"lease_ttl must be at least {_MIN_LEASE_TTL} seconds, got {lease_ttl!r}: a shorter lease expires "

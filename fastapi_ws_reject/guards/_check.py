@@ -14,6 +14,7 @@ from starlette.requests import HTTPConnection
 
 from .._answering import answer_rejections
 from .._callables import is_async_callable
+from .._validation import check_seconds
 from ..policy import Policy
 from ..rejection import WebSocketRejection
 from .base import Guard
@@ -45,11 +46,10 @@ class CheckGuard(Guard[Any]):
         on_error: OnError = "keep",
         expiry_rejection: WebSocketRejection | None = None,
     ) -> None:
-        super().__init__(rejection=rejection, policy=policy)
         if not callable(check):
             raise TypeError(f"ws_guard takes a function or a guard, got {check!r}.")
         self.call = check
-        self.timeout = _check_timeout(timeout)
+        self.timeout = None if timeout is None else check_seconds("timeout", timeout)
         self.timeout_rejection = timeout_rejection or DEFAULT_TIMEOUT_REJECTION
         parameters = _parameters(check)
         self._check_parameters = list(parameters)
@@ -61,7 +61,13 @@ class CheckGuard(Guard[Any]):
                 "parameters; make the check take just the connection (`websocket: WebSocket`) and read headers, "
                 "query and cookies from it."
             )
-        self.configure_expiry(revalidate=revalidate, on_error=on_error, expiry_rejection=expiry_rejection)
+        super().__init__(
+            rejection=rejection,
+            policy=policy,
+            revalidate=revalidate,
+            on_error=on_error,
+            expiry_rejection=expiry_rejection,
+        )
         self.__signature__ = self._signature_for_fastapi(parameters)
 
     @property
@@ -125,14 +131,6 @@ class CheckGuard(Guard[Any]):
             raise TypeError("timeout= needs a check without a parameter named `answers`; rename it.")
         own = [p.replace(kind=p.KEYWORD_ONLY) for p in parameters.values()]
         return inspect.Signature([answers, *own] if "websocket" in parameters else [answers, websocket, *own])
-
-
-def _check_timeout(timeout: object) -> float | None:
-    if timeout is None:
-        return None
-    if isinstance(timeout, bool) or not isinstance(timeout, (int, float)) or timeout <= 0:
-        raise ValueError(f"timeout must be a positive number of seconds, got {timeout!r}.")
-    return float(timeout)
 
 
 def _parameters(check: Callable[..., Any]) -> dict[str, inspect.Parameter]:

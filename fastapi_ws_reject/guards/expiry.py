@@ -25,6 +25,7 @@ from starlette.websockets import WebSocket, WebSocketState
 
 from .._compat import dependency_exit_stack
 from .._sending import close_socket
+from .._validation import check_seconds
 from ..events import escape
 from ..rejection import WebSocketRejection
 
@@ -85,11 +86,7 @@ def extend(websocket: WebSocket, expires_at: datetime | float | None) -> None:
 def check_revalidate(revalidate: object) -> float | None:
     if revalidate is None:
         return None
-    if isinstance(revalidate, bool) or not isinstance(revalidate, (int, float)) or not revalidate > 0:
-        raise ValueError(f"revalidate must be a positive number of seconds (or None), got {revalidate!r}.")
-    if not math.isfinite(revalidate):
-        raise ValueError(f"revalidate must be a finite number of seconds, got {revalidate!r}; use None for never.")
-    return float(revalidate)
+    return check_seconds("revalidate", revalidate)
 
 
 def check_on_error(on_error: object) -> OnError:

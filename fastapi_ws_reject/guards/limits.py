@@ -18,6 +18,7 @@ from starlette.requests import HTTPConnection
 from starlette.websockets import WebSocket
 
 from .._sending import close_socket
+from .._validation import check_seconds
 from ..policy import Policy
 from ..rejection import WebSocketRejection
 from ._addresses import address
@@ -156,9 +157,7 @@ class RateLimitGuard(_Limit, Guard[str]):
     ) -> None:
         _Limit.__init__(self, key, backend, namespace)
         self.limit: int = _positive_int("limit", limit)
-        if isinstance(per, bool) or not isinstance(per, (int, float)) or per <= 0:
-            raise ValueError(f"per must be a positive number of seconds, got {per!r}.")
-        self.per: float = float(per)
+        self.per: float = check_seconds("per", per)
         # An explicit base __init__: pyright leaves its T unsolved (Guard[Unknown]), mypy binds it to self.
         Guard.__init__(self, rejection=rejection, policy=policy)  # pyright: ignore[reportUnknownMemberType]
         self._custom = rejection is not None

@@ -144,7 +144,7 @@ def test_a_limit_that_refuses_everyone_fails_when_built(limit: object) -> None:
         ConnectionLimitGuard(limit)  # type: ignore[arg-type]
 
 
-@pytest.mark.parametrize("per", [0, -5, "60"])
+@pytest.mark.parametrize("per", [0, -5, "60", float("nan"), float("inf")])
 def test_a_window_that_is_not_positive_fails_when_built(per: object) -> None:
     with pytest.raises(ValueError, match="per must be a positive number of seconds"):
         RateLimitGuard(1, per=per)  # type: ignore[arg-type]

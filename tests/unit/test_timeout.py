@@ -90,7 +90,7 @@ def test_reject_unless_takes_a_timeout(deny: Deny) -> None:
     assert deny(TestClient(router), "/ws").status_code == 503
 
 
-@pytest.mark.parametrize("timeout", [0, -1, True, "1"])
+@pytest.mark.parametrize("timeout", [0, -1, True, "1", float("nan"), float("inf")])
 def test_a_timeout_that_is_not_a_positive_number_fails(timeout: Any) -> None:
     with pytest.raises(ValueError, match="timeout must be a positive number of seconds"):
         ws_guard(hangs, timeout=timeout)
