@@ -13,6 +13,7 @@ from typing import Any
 
 from fastapi import WebSocket
 from starlette.concurrency import run_in_threadpool
+from starlette.requests import HTTPConnection
 
 from ._callables import is_async_callable
 from ._compat import FASTAPI_DEFAULT_HANDLERS, dependency_exit_stack
@@ -64,11 +65,18 @@ async def answer(websocket: WebSocket, exc: Exception, policy: Policy | None = N
     handler = user_handler(websocket.scope.get("app"), exc)
     if handler is not None:
         state = websocket.application_state
-        await (handler(websocket, exc) if is_async_callable(handler) else run_in_threadpool(handler, websocket, exc))
+        await call_handler(handler, websocket, exc)
         if websocket.application_state is not state:
             return
     policy = policy or app_rejection_policy(websocket.scope.get("app")) or "http"
     await send_rejection(websocket.scope, websocket.send, as_rejection(exc), websocket.application_state, policy)
+
+
+async def call_handler(handler: Any, conn: HTTPConnection, exc: Exception) -> Any:
+    """Call an exception handler as Starlette does: awaited, or in the threadpool when it is sync."""
+    if is_async_callable(handler):
+        return await handler(conn, exc)
+    return await run_in_threadpool(handler, conn, exc)
 
 
 def user_handler(app: Any, exc: Exception) -> Any:

@@ -5,12 +5,10 @@ from __future__ import annotations
 from typing import Any
 
 from fastapi import FastAPI
-from starlette.concurrency import run_in_threadpool
 from starlette.requests import HTTPConnection
 from starlette.websockets import WebSocket
 
-from ._answering import POLICY_ATTRIBUTE, answer
-from ._callables import is_async_callable
+from ._answering import POLICY_ATTRIBUTE, answer, call_handler
 from ._compat import FASTAPI_DEFAULT_HANDLERS
 from ._conversion import CONVERTED_EXCEPTIONS
 from .policy import Policy, check_policy
@@ -59,9 +57,7 @@ def _rejecting_handler(previous: Handler | None, policy: Policy) -> Handler:
             return None
         if previous is None:
             raise exc
-        if is_async_callable(previous):
-            return await previous(conn, exc)
-        return await run_in_threadpool(previous, conn, exc)
+        return await call_handler(previous, conn, exc)
 
     setattr(reject, POLICY_ATTRIBUTE, policy)
     reject.user_handler = user_handler  # type: ignore[attr-defined]
