@@ -61,6 +61,12 @@ def dependants(dependant: Dependant | None) -> Iterator[Dependant]:
         yield from dependants(sub)
 
 
+def dependency_calls(dependant: Dependant) -> list[Any]:
+    """What a route's dependant depends on directly, in the order FastAPI solves them: the route's
+    `dependencies=[...]` (an include's first), then the endpoint's `Depends` parameters."""
+    return [sub.call for sub in dependant.dependencies]
+
+
 def middleware_arguments(middleware: Any) -> tuple[tuple[Any, ...], dict[str, Any]]:
     """The arguments an `app.add_middleware(...)` entry was given: `args`/`kwargs` from Starlette 0.35,
     `options` before."""

@@ -17,10 +17,13 @@ from fastapi import Depends, WebSocket, params
 from fastapi.routing import APIRouter, APIWebSocketRoute
 from fastapi.types import DecoratedCallable
 from pydantic import BaseModel
+from starlette.types import Receive, Scope, Send
 
 from ._answering import POLICY_ATTRIBUTE, answer, answer_rejections
 from ._asyncapi_declared import declare
 from ._conversion import CONVERTED_EXCEPTIONS
+from ._early_guards import leading_guards, overridden
+from .guards.base import CHECKED_KEY
 from .policy import Policy, check_policy
 from .rejection import WebSocketRejection
 
@@ -90,6 +93,9 @@ class RejectingWebSocketRoute(APIWebSocketRoute):
     Before `accept()`: the HTTP response (or accept-then-close, as `policy` says); after it: a close frame.
     `HTTPException`, validation errors and `WebSocketException` are converted the way FastAPI answers them
     over HTTP. Its `endpoint` is the answering wrapper (`endpoint.__wrapped__` is yours).
+
+    Served as built (not copied by `include_router`), it checks its leading guards before FastAPI solves
+    its dependencies, unless the app overrides one: a refusal then costs about what the middleware's does.
     """
 
     def __init__(
@@ -110,6 +116,27 @@ class RejectingWebSocketRoute(APIWebSocketRoute):
             dependencies=dependencies,
             dependency_overrides_provider=dependency_overrides_provider,
         )
+        self.dependency_overrides_provider = dependency_overrides_provider
+        self.early_guards = leading_guards(self.dependant)
+
+    async def handle(self, scope: Scope, receive: Receive, send: Send) -> None:
+        guards = self.early_guards
+        if not guards or overridden(guards, self.dependency_overrides_provider):
+            await super().handle(scope, receive, send)
+            return
+        websocket = WebSocket(scope, receive, send)
+        checked: dict[Any, Any] = {}
+        try:
+            for guard in guards:
+                checked[guard] = await guard.check(websocket)
+        except CONVERTED_EXCEPTIONS as exc:
+            await answer(websocket, exc, getattr(self.endpoint, POLICY_ATTRIBUTE, self.policy))
+            return
+        scope[CHECKED_KEY] = checked
+        try:
+            await super().handle(scope, receive, send)
+        finally:
+            scope.pop(CHECKED_KEY, None)
 
 
 class RejectingRouter(APIRouter):

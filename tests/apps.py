@@ -6,8 +6,9 @@ from pathlib import Path
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, FastAPI, Header, HTTPException, WebSocket, WebSocketException
+from starlette.requests import HTTPConnection
 
-from fastapi_ws_reject import RejectingRouter, WebSocketRejection, add_rejection_handlers, ws_guard
+from fastapi_ws_reject import Guard, RejectingRouter, WebSocketRejection, add_rejection_handlers, ws_guard
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -16,7 +17,33 @@ async def token_user(token: str | None = None) -> str | None:
     return {"good": "alice"}.get(token or "")
 
 
-def build_routes(router: APIRouter) -> None:
+class Member(Guard[str]):
+    """Members only, named by the `x-member` header; counts its checks."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.checks = 0
+
+    def make_rejection(self) -> WebSocketRejection:
+        return WebSocketRejection(401, "members only", headers={"WWW-Authenticate": 'Member realm="rooms"'})
+
+    async def check(self, connection: HTTPConnection) -> str:
+        self.checks += 1
+        member = connection.headers.get("x-member", "")
+        if member not in ("alice", "bob"):
+            self.refuse(connection, "not a member")
+        return member
+
+
+def build_routes(router: APIRouter, member: Member | None = None) -> None:
+    member = member or Member()
+
+    @router.websocket("/members", dependencies=[Depends(member)])
+    async def members(websocket: WebSocket, name: Annotated[str, Depends(member)]) -> None:
+        await websocket.accept()
+        await websocket.send_text(name)
+        await websocket.close()
+
     @router.websocket("/rooms/{room}")
     async def rooms(websocket: WebSocket, room: str) -> None:
         if room != "lobby":
@@ -114,6 +141,14 @@ def _mounted_router() -> FastAPI:
     return app
 
 
+def _as_built() -> FastAPI:
+    router = RejectingRouter(prefix="/api")
+    build_routes(router)
+    app = FastAPI()
+    app.router.routes.extend(router.routes)
+    return app
+
+
 # name -> (builder, path prefix)
 LAYOUTS: dict[str, tuple[Callable[[], FastAPI], str]] = {
     "include": (_included, ""),
@@ -122,4 +157,5 @@ LAYOUTS: dict[str, tuple[Callable[[], FastAPI], str]] = {
     "nested-in-plain-router": (lambda: _nested(APIRouter()), "/api"),
     "add_rejection_handlers": (_app_wide, ""),
     "mounted-router": (_mounted_router, "/api"),
+    "routes-as-built": (_as_built, "/api"),
 }

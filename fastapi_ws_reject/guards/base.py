@@ -4,7 +4,7 @@ middleware."""
 import contextlib
 from abc import ABC, abstractmethod
 from collections.abc import AsyncGenerator, AsyncIterator
-from typing import Any, Generic, NoReturn, TypeGuard, TypeVar
+from typing import Any, Generic, NoReturn, TypeGuard, TypeVar, cast
 
 from fastapi import WebSocket
 from starlette.requests import HTTPConnection
@@ -15,6 +15,11 @@ from ..rejection import WebSocketRejection
 from .expiry import EXPIRY_REJECTION, OnError, check_on_error, check_revalidate, watch_after_handshake
 
 T = TypeVar("T")
+
+#: where a route that checked its leading guards before FastAPI's solving leaves their values for this
+#: handshake, each taken (and the key removed with the last) when FastAPI calls the guard
+CHECKED_KEY = "fastapi_ws_reject.checked"
+_UNCHECKED: Any = object()
 
 
 class _GuardBase(Generic[T]):
@@ -106,7 +111,9 @@ class Guard(_GuardBase[T], ABC):
 
     async def __call__(self, websocket: WebSocket) -> T:
         answer_from_here(websocket)
-        value = await self.check(websocket)
+        value = _checked_value(self, websocket)
+        if value is _UNCHECKED:
+            value = await self.check(websocket)
         watch_after_handshake(self, websocket, value)
         return value
 
@@ -160,6 +167,16 @@ def hold(guard: AnyGuard, connection: HTTPConnection) -> contextlib.AbstractAsyn
 @contextlib.asynccontextmanager
 async def _checked(guard: Guard[Any], connection: HTTPConnection) -> AsyncGenerator[Any, None]:
     yield await guard.check(connection)
+
+
+def _checked_value(guard: Guard[T], websocket: WebSocket) -> T:
+    checked: dict[Guard[Any], Any] | None = websocket.scope.get(CHECKED_KEY)
+    if checked is None or guard not in checked:
+        return cast(T, _UNCHECKED)
+    value = checked.pop(guard)
+    if not checked:
+        del websocket.scope[CHECKED_KEY]
+    return cast(T, value)
 
 
 def is_guard(value: object) -> TypeGuard[AnyGuard]:

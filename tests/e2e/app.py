@@ -4,6 +4,7 @@
 - `/v1/...`: the same, included with a prefix and an include-level `ws_guard` (token=good)
 - `/nested/...`: RejectingRouter inside a plain APIRouter inside the app
 - `/app-wide/...`: a plain app with `add_rejection_handlers`, mounted
+- `/built/...`: `/...` with the RejectingRouter's routes added as built (guards checked before FastAPI's solving)
 - `/faults/...`: a 4 MB rejection, and one sent 0.3 s after accept
 - `/no-answer`: returns without accepting or rejecting
 - `/noext/...`: `/...` as a server without the WebSocket Denial Response extension would run it
@@ -23,6 +24,10 @@ build_routes(routes)
 fastapi_app = FastAPI()
 fastapi_app.include_router(routes)
 fastapi_app.include_router(routes, prefix="/v1", dependencies=[Depends(ws_guard(token_user, status_code=401))])
+
+built = RejectingRouter(prefix="/built")
+build_routes(built)
+fastapi_app.router.routes.extend(built.routes)
 
 outer = APIRouter()
 outer.include_router(routes, prefix="/inner")

@@ -1,10 +1,14 @@
-"""Guards on a real server: the middleware before routing, and a connection limit to shut down under."""
+"""Guards on a real server: the middleware before routing, a connection limit to shut down under, and a
+route guard checked before FastAPI's solving (routes as built) beside the same route included."""
 
+import asyncio
+import random
 from typing import Annotated
 
 from fastapi import Depends, FastAPI, WebSocket, WebSocketDisconnect
+from starlette.requests import HTTPConnection
 
-from fastapi_ws_reject import RejectingRouter, WebSocketGuardMiddleware
+from fastapi_ws_reject import Guard, RejectingRouter, WebSocketGuardMiddleware, WebSocketRejection
 from fastapi_ws_reject.guards import ConnectionLimitGuard, InMemoryBackend, OriginGuard
 
 
@@ -36,8 +40,38 @@ async def limited(websocket: WebSocket, key: Annotated[str, Depends(one_socket)]
         print("limited: client gone", flush=True)
 
 
+class Named(Guard[str]):
+    """Anyone who names themselves in `x-name`, after a short wait (so handshakes interleave)."""
+
+    def make_rejection(self) -> WebSocketRejection:
+        return WebSocketRejection(401, "name yourself", headers={"WWW-Authenticate": 'Name realm="wire"'})
+
+    async def check(self, connection: HTTPConnection) -> str:
+        await asyncio.sleep(random.uniform(0, 0.02))
+        name = connection.headers.get("x-name", "")
+        if not name:
+            self.refuse(connection, "no name")
+        return name
+
+
+named = Named()
+early = RejectingRouter(prefix="/early", dependencies=[Depends(named)])
+
+
+@early.websocket("/whoami")
+async def whoami(websocket: WebSocket, name: Annotated[str, Depends(named)]) -> None:
+    await websocket.accept()
+    await websocket.send_text(name)
+    await websocket.close()
+
+
+included = RejectingRouter(prefix="/included", dependencies=[Depends(named)])
+included.add_api_websocket_route("/whoami", whoami)
+
 app = FastAPI()
 app.include_router(router)
+app.include_router(included)
+app.router.routes.extend(early.routes)  # served as built: the guard is checked before FastAPI's solving
 app.add_middleware(
     WebSocketGuardMiddleware,
     guards=[OriginGuard(["https://app.example.com"], allow_missing=False)],

@@ -47,6 +47,26 @@ def test_middleware_leaves_http_alone(server: RunningServer) -> None:
         assert json.loads(response.read()) == "ok"
 
 
+@pytest.mark.parametrize("prefix", ["/early", "/included"])
+def test_a_route_guard_answers_alike_before_and_after_fastapis_solving(server: RunningServer, prefix: str) -> None:
+    refused = asyncio.run(handshake(server + prefix + "/whoami"))
+    if BEHAVIOURS[server.name].denial_extension:
+        assert (refused.status_code, refused.content) == (401, b"name yourself")
+        assert refused.headers["www-authenticate"] == 'Name realm="wire"'
+    else:
+        assert (refused.status_code, refused.content) == (403, b"")
+
+
+async def whoami_concurrently(url: str, names: list[str]) -> list[list[str]]:
+    answers = await asyncio.gather(*(handshake(url, headers={"x-name": name}) for name in names))
+    return [answer.messages for answer in answers]
+
+
+def test_each_handshake_gets_its_own_guards_value_under_concurrency(server: RunningServer) -> None:
+    names = [f"client-{number}" for number in range(40)]
+    assert asyncio.run(whoami_concurrently(server + "/early/whoami", names)) == [[name] for name in names]
+
+
 async def hold_and_probe(base_url: str) -> tuple[int, str]:
     async with connect(base_url + "/limited") as holder:
         assert await holder.recv() == "holding the only slot"

@@ -92,6 +92,20 @@ def test_empty_denial_gets_only_what_the_server_adds(server: RunningServer, beha
     assert ("content-type" in result.headers) is behaviour.types_empty_body
 
 
+@pytest.mark.parametrize("prefix", ["", "/built", "/noext/built"])
+def test_a_leading_guards_refusal_arrives_as_declared(server: RunningServer, behaviour: Behaviour, prefix: str) -> None:
+    head, body, _ = raw_exchange(server, prefix + "/members")
+    status_line, *header_lines = head.decode("latin-1").split("\r\n")
+    headers = {name.strip().lower(): value.strip() for name, value in (line.split(":", 1) for line in header_lines)}
+    if not behaviour.denial_extension or prefix.startswith("/noext"):
+        assert (status_line.split()[1], body) == ("403", b"")
+        return
+    assert (status_line.split()[1], body) == ("401", b"members only")
+    assert headers["www-authenticate"] == 'Member realm="rooms"'
+    admitted = connect(server, prefix + "/members", headers={"x-member": "bob"})
+    assert (admitted.status_code, admitted.messages, admitted.close_code) == (101, ["bob"], 1000)
+
+
 def test_accepted_socket_is_untouched(server: RunningServer) -> None:
     result = connect(server, "/rooms/lobby")
     assert (result.status_code, result.messages, result.close_code) == (101, ["welcome"], 1000)

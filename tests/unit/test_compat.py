@@ -2,7 +2,7 @@
 the test named after it fails and says what moved."""
 
 from contextlib import AsyncExitStack
-from typing import Annotated
+from typing import Annotated, Any
 
 import pytest
 from fastapi import APIRouter, Depends, FastAPI, WebSocket
@@ -14,6 +14,7 @@ from fastapi_ws_reject._compat import (
     DEPENDENCY_STACK_KEYS,
     FASTAPI_DEFAULT_HANDLERS,
     dependants,
+    dependency_calls,
     dependency_exit_stack,
     effective_routes,
     middleware_arguments,
@@ -82,6 +83,34 @@ def test_dependants_walk_a_routes_sub_dependencies_with_their_parameters() -> No
     walked = list(dependants(route.dependant))
     assert [dependant.call for dependant in walked][1:] == [outer, inner], "Dependant.dependencies moved."
     assert [field.alias for field in walked[-1].query_params] == ["token"], "Dependant.query_params moved."
+
+
+def test_dependency_calls_are_in_fastapis_solving_order() -> None:
+    calls: list[str] = []
+
+    def record(name: str) -> Any:
+        async def dependency() -> None:
+            calls.append(name)
+
+        dependency.__name__ = name
+        return dependency
+
+    include, route, parameter = record("include"), record("route"), record("parameter")
+    router = APIRouter()
+
+    @router.websocket("/ws", dependencies=[Depends(route)])
+    async def ws(websocket: WebSocket, value: Annotated[None, Depends(parameter)]) -> None:
+        await websocket.accept()
+        await websocket.close()
+
+    app = FastAPI()
+    app.include_router(router, dependencies=[Depends(include)])
+    with TestClient(app).websocket_connect("/ws"):
+        pass
+    (served,) = [r for r in effective_routes(app.routes) if isinstance(r, APIWebSocketRoute)]
+    assert (
+        [call.__name__ for call in dependency_calls(served.dependant)] == calls == ["include", "route", "parameter"]
+    ), "FastAPI no longer solves a route's dependencies in the order Dependant.dependencies lists them."
 
 
 def test_middleware_arguments_are_read_back_as_given() -> None:

@@ -1,0 +1,41 @@
+"""The guards a `RejectingWebSocketRoute` checks before FastAPI solves its dependencies: the fast refusal.
+
+Chosen when the route is built: its leading dependencies that are library guards needing only the
+connection (a `Guard` called as `Guard.__call__`). FastAPI would call them first anyway, so checking them
+earlier changes no order; it skips FastAPI's solving for a refused handshake. A passing guard's value is
+left for the guard to take when FastAPI calls it, so the endpoint still gets it and no check runs twice.
+"""
+
+from __future__ import annotations
+
+from typing import Any, TypeGuard
+
+from ._answering import answer_rejections
+from ._compat import Dependant, dependency_calls
+from .guards.base import Guard
+
+_GUARD_CALL: Any = Guard.__dict__["__call__"]  # a subclass that defines its own takes other parameters
+
+
+def leading_guards(dependant: Dependant) -> tuple[Guard[Any], ...]:
+    """The guards FastAPI calls first on this route, before anything that needs its dependency solving."""
+    guards: list[Guard[Any]] = []
+    for call in dependency_calls(dependant):
+        if call is answer_rejections:  # the hidden dependency that only arranges answering: nothing to check
+            continue
+        if not _checks_the_connection_only(call):
+            break
+        if call not in guards:
+            guards.append(call)
+    return tuple(guards)
+
+
+def _checks_the_connection_only(call: Any) -> TypeGuard[Guard[Any]]:
+    kind: Any = call.__class__
+    return isinstance(call, Guard) and getattr(kind, "__call__", None) is _GUARD_CALL  # noqa: B004 - as FastAPI calls it
+
+
+def overridden(guards: tuple[Guard[Any], ...], dependency_overrides_provider: Any) -> bool:
+    """Whether the app replaces one of `guards` (`app.dependency_overrides`): then FastAPI must solve it."""
+    overrides: dict[Any, Any] | None = getattr(dependency_overrides_provider, "dependency_overrides", None)
+    return overrides is not None and bool(overrides) and not overrides.keys().isdisjoint(guards)
