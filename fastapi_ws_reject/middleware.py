@@ -13,7 +13,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 from starlette.websockets import WebSocket, WebSocketState
 
 from ._sending import send_rejection
-from .guards.base import AnyGuard, HoldingGuard
+from .guards.base import AnyGuard, Guard
 from .guards.composition import all_of
 from .policy import Policy, check_policy
 from .rejection import WebSocketRejection
@@ -58,7 +58,9 @@ class WebSocketGuardMiddleware:
         if not guards and not not_found:
             raise ValueError("WebSocketGuardMiddleware without guards or not_found=True does nothing; give a guard.")
         self.app = app
-        self.guard: AnyGuard | None = all_of(*guards) if guards else None
+        composed = all_of(*guards) if guards else None  # which also refuses guards that need a route
+        # One guard is run as itself: `all_of` would only add a layer to every handshake.
+        self.guard: AnyGuard | None = guards[0] if len(guards) == 1 else composed
         self.guards = guards
         self.include: re.Pattern[str] = _patterns("include", include)
         self.exclude: re.Pattern[str] = _patterns("exclude", exclude)
@@ -70,22 +72,23 @@ class WebSocketGuardMiddleware:
         if scope["type"] != "websocket" or not self._applies(route_path(scope)):
             await self.app(scope, receive, send)
             return
-        if isinstance(self.guard, HoldingGuard):
+        guard = self.guard
+        if isinstance(guard, Guard):
+            try:
+                await guard.check(HTTPConnection(scope))
+            except WebSocketRejection as refusal:
+                await send_rejection(scope, send, refusal, WebSocketState.CONNECTING, self.policy)
+                return
+        elif guard is not None:
             # A WebSocket, so that a guard that loses what it holds (a Redis lease) can close the socket.
             async with contextlib.AsyncExitStack() as held:
                 try:
-                    await held.enter_async_context(self.guard.hold(WebSocket(scope, receive, send)))
+                    await held.enter_async_context(guard.hold(WebSocket(scope, receive, send)))
                 except WebSocketRejection as refusal:
                     await send_rejection(scope, send, refusal, WebSocketState.CONNECTING, self.policy)
                     return
                 await self._route(scope, receive, send)
             return
-        if self.guard is not None:
-            try:
-                await self.guard.check(HTTPConnection(scope))
-            except WebSocketRejection as refusal:
-                await send_rejection(scope, send, refusal, WebSocketState.CONNECTING, self.policy)
-                return
         await self._route(scope, receive, send)
 
     async def _route(self, scope: Scope, receive: Receive, send: Send) -> None:
