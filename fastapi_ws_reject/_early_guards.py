@@ -10,9 +10,14 @@ from __future__ import annotations
 
 from typing import Any, TypeGuard
 
-from ._answering import answer_rejections
+from starlette.types import ASGIApp, Receive, Scope, Send
+from starlette.websockets import WebSocket
+
+from ._answering import answer, answer_rejections
 from ._compat import Dependant, dependency_calls
-from .guards.base import Guard
+from ._conversion import CONVERTED_EXCEPTIONS
+from .guards.base import CHECKED_KEY, Guard
+from .policy import Policy
 
 _GUARD_CALL: Any = Guard.__dict__["__call__"]  # a subclass that defines its own takes other parameters
 
@@ -39,3 +44,29 @@ def overridden(guards: tuple[Guard[Any], ...], dependency_overrides_provider: An
     """Whether the app replaces one of `guards` (`app.dependency_overrides`): then FastAPI must solve it."""
     overrides: dict[Any, Any] | None = getattr(dependency_overrides_provider, "dependency_overrides", None)
     return overrides is not None and bool(overrides) and not overrides.keys().isdisjoint(guards)
+
+
+def guards_first(
+    app: ASGIApp, guards: tuple[Guard[Any], ...], dependency_overrides_provider: Any, policy: Policy
+) -> ASGIApp:
+    """The route's `app` (FastAPI's solving and endpoint), after `guards` checked the handshake."""
+
+    async def checking_guards_first(scope: Scope, receive: Receive, send: Send) -> None:
+        if overridden(guards, dependency_overrides_provider):
+            await app(scope, receive, send)
+            return
+        websocket = WebSocket(scope, receive, send)
+        checked: dict[Guard[Any], Any] = {}
+        try:
+            for guard in guards:
+                checked[guard] = await guard.check(websocket)
+        except CONVERTED_EXCEPTIONS as exc:
+            await answer(websocket, exc, policy)
+            return
+        scope[CHECKED_KEY] = checked
+        try:
+            await app(scope, receive, send)
+        finally:
+            scope.pop(CHECKED_KEY, None)
+
+    return checking_guards_first

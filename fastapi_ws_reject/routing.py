@@ -17,13 +17,11 @@ from fastapi import Depends, WebSocket, params
 from fastapi.routing import APIRouter, APIWebSocketRoute
 from fastapi.types import DecoratedCallable
 from pydantic import BaseModel
-from starlette.types import Receive, Scope, Send
 
 from ._answering import POLICY_ATTRIBUTE, answer, answer_rejections
 from ._asyncapi_declared import declare
 from ._conversion import CONVERTED_EXCEPTIONS
-from ._early_guards import leading_guards, overridden
-from .guards.base import CHECKED_KEY
+from ._early_guards import guards_first, leading_guards
 from .policy import Policy, check_policy
 from .rejection import WebSocketRejection
 
@@ -116,27 +114,10 @@ class RejectingWebSocketRoute(APIWebSocketRoute):
             dependencies=dependencies,
             dependency_overrides_provider=dependency_overrides_provider,
         )
-        self.dependency_overrides_provider = dependency_overrides_provider
         self.early_guards = leading_guards(self.dependant)
-
-    async def handle(self, scope: Scope, receive: Receive, send: Send) -> None:
-        guards = self.early_guards
-        if not guards or overridden(guards, self.dependency_overrides_provider):
-            await super().handle(scope, receive, send)
-            return
-        websocket = WebSocket(scope, receive, send)
-        checked: dict[Any, Any] = {}
-        try:
-            for guard in guards:
-                checked[guard] = await guard.check(websocket)
-        except CONVERTED_EXCEPTIONS as exc:
-            await answer(websocket, exc, getattr(self.endpoint, POLICY_ATTRIBUTE, self.policy))
-            return
-        scope[CHECKED_KEY] = checked
-        try:
-            await super().handle(scope, receive, send)
-        finally:
-            scope.pop(CHECKED_KEY, None)
+        if self.early_guards:
+            policy = getattr(self.endpoint, POLICY_ATTRIBUTE, self.policy)
+            self.app = guards_first(self.app, self.early_guards, dependency_overrides_provider, policy)
 
 
 class RejectingRouter(APIRouter):
