@@ -12,6 +12,7 @@ from typing import Any
 
 from fastapi import APIRouter, Depends, FastAPI, Header, HTTPException, WebSocket
 from starlette.requests import HTTPConnection
+from starlette.routing import WebSocketRoute
 from starlette.types import Receive, Scope, Send
 
 from fastapi_ws_reject import (
@@ -39,6 +40,11 @@ async def raw(scope: Scope, receive: Receive, send: Send) -> None:
     await receive()
     await send({"type": "websocket.http.response.start", "status": 403, "headers": [(b"content-length", b"0")]})
     await send({"type": "websocket.http.response.body", "body": b"", "more_body": False})
+
+
+async def deny_at_once(websocket: WebSocket) -> None:
+    """A route's endpoint that denies without looking: what FastAPI's app and routing cost before any route."""
+    await raw(websocket.scope, websocket.receive, websocket.send)
 
 
 class KnownClient(Guard[str]):
@@ -123,6 +129,8 @@ _guard = _route_with(KnownClient(rejection=FORBIDDEN))
 _check = _route_with(ws_guard(known_client, rejection=FORBIDDEN))
 _header_check = _route_with(ws_guard(known_client_header, rejection=FORBIDDEN))
 
+route_floor = FastAPI()
+route_floor.router.routes.append(WebSocketRoute("/ws", deny_at_once))
 native = plain_app(never_runs, dependency=forbid)
 native_included = plain_app(never_runs, dependency=forbid, include=True)
 guard_included = rejecting_app(_guard, include=True)
@@ -151,6 +159,7 @@ FLOOR, NATIVE, PLAIN_ACCEPT = "a", "b", "p"
 # built (`app.router.routes.extend(router.routes)`, or the route on the app itself for FastAPI's rows).
 CASES: dict[str, tuple[str, str]] = {
     "a  raw ASGI denial (the floor)": ("raw", DENIED),
+    "a2 Starlette route on a FastAPI app, denying at once": ("route_floor", DENIED),
     "b  FastAPI HTTPException, APIRouter included": ("native_included", DENIED),
     "b2 FastAPI HTTPException, route on the app": ("native", DENIED),
     "g  Guard subclass, RejectingRouter included": ("guard_included", DENIED),

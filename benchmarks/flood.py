@@ -173,7 +173,8 @@ async def flooded(port: int, rate: float, seconds: float, connections: int, scri
 
 
 def measure(name: str, refusal: int, args: argparse.Namespace, script: str) -> dict[str, dict[str, Any]]:
-    with live_server(f"benchmarks.flood_cases:{name}", "uvicorn", "websockets-sansio", cwd=ROOT) as server:
+    app = f"benchmarks.flood_cases:{name}"
+    with live_server(app, "uvicorn", "websockets-sansio", cwd=ROOT, server_args=QUIET) as server:
         asyncio.run(legit_load(server.port, args.rate, min(1.0, args.seconds)))  # warm-up
         quiet = summarize(asyncio.run(legit_load(server.port, args.rate, args.seconds)))
         results, wrk = asyncio.run(flooded(server.port, args.rate, args.seconds, args.flood_connections, script))
@@ -196,11 +197,18 @@ def check(name: str, quiet: dict[str, Any], flood: dict[str, Any], others: dict[
     assert set(others) <= allowed, (name, others)
 
 
+# uvicorn's own lines per handshake (the access log, websockets-sansio's error after each denial) cost every
+# case the same: off, as in benchmarks/wire.py.
+QUIET = ["--no-access-log", "--log-level", "critical"]
+
+
 def meta(args: argparse.Namespace) -> dict[str, Any]:
-    packages = {package: version(package) for package in ("fastapi", "starlette", "uvicorn")}
+    packages = {package: version(package) for package in ("fastapi", "starlette")}
     return {
         "python": platform.python_version(),
         **packages,
+        "uvicorn_version": version("uvicorn"),
+        "uvicorn": " ".join(["uvicorn --ws websockets-sansio", *QUIET]),
         "nproc": os.cpu_count(),
         "platform": platform.platform(),
         "seconds": args.seconds,

@@ -10,7 +10,6 @@ import argparse
 import asyncio
 import gc
 import json
-import platform
 import statistics
 import sys
 import time
@@ -23,7 +22,7 @@ import starlette
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run as a script from anywhere
 from starlette.types import ASGIApp, Message, Scope
 
-from benchmarks import cases  # noqa: E402
+from benchmarks import cases, report  # noqa: E402
 
 DEFAULT_JSON = Path(__file__).resolve().parent / "results" / "inprocess.json"
 SCOPE: Scope = {
@@ -80,7 +79,7 @@ async def verify(name: str, app: ASGIApp, expected: str) -> None:
     peer = Peer()
     await app(dict(SCOPE), peer.receive, peer.send)
     types = [message["type"] for message in peer.messages]
-    first = peer.messages[0] if peer.messages else {}
+    first: Message = peer.messages[0] if peer.messages else {}
     ok = first.get("type") == expected
     if expected == "websocket.http.response.start":
         ok = ok and first.get("status") == 403 and types[1:] == ["websocket.http.response.body"]
@@ -101,13 +100,13 @@ async def time_case(app: ASGIApp, iterations: int) -> float:
 
 
 async def run(rounds: int, iterations: int) -> dict[str, list[float]]:
-    cases = build_cases()
-    for name, (app, expected) in cases.items():
+    apps = build_cases()
+    for name, (app, expected) in apps.items():
         await verify(name, app, expected)
         await time_case(app, max(20, iterations // 4))  # warm-up
-    samples: dict[str, list[float]] = {name: [] for name in cases}
+    samples: dict[str, list[float]] = {name: [] for name in apps}
     for _ in range(rounds):
-        for name, (app, _expected) in cases.items():
+        for name, (app, _expected) in apps.items():
             samples[name].append(await time_case(app, iterations))
     return samples
 
@@ -119,7 +118,7 @@ def rss_kib() -> int:
 
 async def memory(handshakes: int) -> dict[str, int]:
     """RSS growth (KiB) of this process over `handshakes` rejections per rejecting case, after a warm-up."""
-    growth = {}
+    growth: dict[str, int] = {}
     for name, (app, expected) in build_cases().items():
         if expected != "websocket.http.response.start":
             continue
@@ -133,23 +132,23 @@ async def memory(handshakes: int) -> dict[str, int]:
     return growth
 
 
-def report(samples: dict[str, list[float]]) -> dict[str, dict[str, Any]]:
-    medians = {name: statistics.median(values) for name, values in samples.items()}
-    floor, native, plain_accept = (next(v for k, v in medians.items() if k.startswith(p)) for p in ("a ", "b ", "p "))
+def summarize(samples: dict[str, list[float]], growth: dict[str, int]) -> dict[str, dict[str, Any]]:
     rows: dict[str, dict[str, Any]] = {}
-    print(f"{'case':<48} {'median µs':>10} {'÷ a':>7} {'÷ b':>7} {'÷ p':>7}")
-    for name, median in medians.items():
-        accept = name[0] in "pq"
-        ratios = {"vs_a": None if accept else median / floor, "vs_b": None if accept else median / native}
-        ratios["vs_p"] = median / plain_accept if accept else None
-        cells = " ".join(f"{'' if r is None else f'{r:.2f}':>7}" for r in ratios.values())
-        print(f"{name:<48} {median:>10.1f} {cells}")
-        rows[name] = {"median_us": median, "rounds_us": samples[name], **ratios}
+    for label, values in samples.items():
+        ending = cases.CASES[label][1]
+        rows[label] = {"ending": ending, "median_us": statistics.median(values), "rounds_us": values}
+        if label in growth:
+            rows[label]["rss_growth_kib"] = growth[label]
     return rows
 
 
+def meta(args: argparse.Namespace) -> dict[str, Any]:
+    versions = {"fastapi": fastapi.__version__, "starlette": starlette.__version__}
+    return {**report.machine(), **versions, "rounds": args.rounds, "iterations": args.iterations, "memory": args.memory}
+
+
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
     parser.add_argument("--rounds", type=int, default=7)
     parser.add_argument("--iterations", type=int, default=2000)
     parser.add_argument("--json", type=Path, help=f"where to write results (default {DEFAULT_JSON}; none for --smoke)")
@@ -159,21 +158,13 @@ def main() -> None:
     if args.smoke:
         args.rounds, args.iterations, args.memory = 1, 20, 200
     samples = asyncio.run(run(args.rounds, args.iterations))
-    print(
-        f"rounds={args.rounds} iterations={args.iterations} python={platform.python_version()} "
-        f"fastapi={fastapi.__version__} starlette={starlette.__version__}"
-    )
-    rows = report(samples)
     growth = asyncio.run(memory(args.memory)) if args.memory else {}
-    for name, kib in growth.items():
-        rows[name]["rss_growth_kib"] = kib
-        rows[name]["rss_growth_rejections"] = args.memory
+    result = {"meta": meta(args), "cases": summarize(samples, growth)}
+    print(report.inprocess_table(result))
     path = args.json or (None if args.smoke else DEFAULT_JSON)
     if path is not None:
         path.parent.mkdir(parents=True, exist_ok=True)
-        meta = {"rounds": args.rounds, "iterations": args.iterations, "python": sys.version.split()[0]}
-        meta |= {"fastapi": fastapi.__version__, "starlette": starlette.__version__, "platform": platform.platform()}
-        path.write_text(json.dumps({**meta, "cases": rows}, indent=2) + "\n")
+        path.write_text(json.dumps(result, indent=2) + "\n")
         print(f"wrote {path}")
 
 
