@@ -16,6 +16,7 @@ from starlette.websockets import WebSocket
 from ._answering import answer, answer_rejections
 from ._compat import Dependant, dependency_calls
 from ._conversion import CONVERTED_EXCEPTIONS
+from .guards._check import CheckGuard
 from .guards.base import CHECKED_KEY, Guard
 from .policy import Policy
 
@@ -36,14 +37,22 @@ def leading_guards(dependant: Dependant) -> tuple[Guard[Any], ...]:
 
 
 def _checks_the_connection_only(call: Any) -> TypeGuard[Guard[Any]]:
+    if isinstance(call, CheckGuard):
+        return call.standalone
     kind: Any = call.__class__
     return isinstance(call, Guard) and getattr(kind, "__call__", None) is _GUARD_CALL  # noqa: B004 - as FastAPI calls it
 
 
-def overridden(guards: tuple[Guard[Any], ...], dependency_overrides_provider: Any) -> bool:
-    """Whether the app replaces one of `guards` (`app.dependency_overrides`): then FastAPI must solve it."""
+def overridden(guards: tuple[Guard[Any], ...], dependency_overrides_provider: Any, scope: Scope) -> bool:
+    """Whether the app replaces one of `guards`, or the check of a `ws_guard` among them: then FastAPI solves
+    them, and the check's override is found as `CheckGuard` finds it (in the serving app's overrides)."""
     overrides: dict[Any, Any] | None = getattr(dependency_overrides_provider, "dependency_overrides", None)
-    return overrides is not None and bool(overrides) and not overrides.keys().isdisjoint(guards)
+    if overrides and not overrides.keys().isdisjoint(guards):
+        return True
+    app_overrides: dict[Any, Any] | None = getattr(scope.get("app"), "dependency_overrides", None)
+    if not app_overrides:
+        return False
+    return any(getattr(guard, "call", None) in app_overrides for guard in guards)
 
 
 def guards_first(
@@ -52,7 +61,7 @@ def guards_first(
     """The route's `app` (FastAPI's solving and endpoint), after `guards` checked the handshake."""
 
     async def checking_guards_first(scope: Scope, receive: Receive, send: Send) -> None:
-        if overridden(guards, dependency_overrides_provider):
+        if overridden(guards, dependency_overrides_provider, scope):
             await app(scope, receive, send)
             return
         websocket = WebSocket(scope, receive, send)

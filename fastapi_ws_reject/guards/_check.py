@@ -12,12 +12,12 @@ from fastapi import Depends, WebSocket
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import HTTPConnection
 
-from .._answering import answer_rejections
+from .._answering import answer_from_here, answer_rejections
 from .._callables import is_async_callable
 from .._validation import check_seconds
 from ..policy import Policy
 from ..rejection import WebSocketRejection
-from .base import Guard
+from .base import UNCHECKED, Guard, checked_value
 from .expiry import OnError, watch_after_handshake
 
 DEFAULT_TIMEOUT_REJECTION = WebSocketRejection(503, "the check did not answer in time")
@@ -28,10 +28,13 @@ _CONNECTION_TYPES = (WebSocket, HTTPConnection)  # what FastAPI injects on a web
 class CheckGuard(Guard[Any]):
     """Rejects the handshake unless `check` returns something truthy; its value is the check's.
 
-    Through `Depends` the check is a FastAPI dependency like any other: FastAPI solves its parameters.
+    A check that takes only the connection (or nothing) is `standalone`: the guard calls it itself, as any
+    `Guard` does, so it costs FastAPI no dependency of its own, a route served as built checks it before
+    FastAPI's solving, and it works in `all_of` / `any_of` and the middleware. Through `Depends`, an
+    override of the check in the serving app's `dependency_overrides` replaces it, as FastAPI would.
+    A check with other parameters is a FastAPI dependency like any other: FastAPI solves its parameters.
     With `timeout`, the guard calls the check itself (FastAPI solving only its parameters) so it can stop
-    waiting. Where there is no route to solve parameters (`all_of` / `any_of`, the middleware), the check
-    is called with the connection, and must take nothing else (`standalone`).
+    waiting.
     """
 
     def __init__(
@@ -79,7 +82,12 @@ class CheckGuard(Guard[Any]):
         return (self.rejection,) if self.timeout is None else (self.rejection, self.timeout_rejection)
 
     async def __call__(self, websocket: WebSocket, answers: None = None, **values: Any) -> Any:
-        if self.timeout is None:
+        if self.standalone:
+            answer_from_here(websocket)
+            value = checked_value(self, websocket)
+            if value is UNCHECKED:
+                value = await self._check_as_served(websocket)
+        elif self.timeout is None:
             value = self._verdict(websocket, values["value"])
         else:
             values["websocket"] = websocket
@@ -95,14 +103,32 @@ class CheckGuard(Guard[Any]):
             connection, await self._timed(connection, dict.fromkeys(self._connection_names, connection))
         )
 
+    async def _check_as_served(self, websocket: WebSocket) -> Any:
+        """`check`, or what the serving app's `dependency_overrides` puts in its place."""
+        overrides: dict[Any, Any] | None = getattr(websocket.scope.get("app"), "dependency_overrides", None)
+        override = overrides.get(self.call) if overrides else None
+        if override is None:
+            return await self.check(websocket)
+        names = [name for name, p in _parameters(override).items() if _is_connection(p.annotation)]
+        if len(names) != len(_parameters(override)):
+            raise TypeError(
+                f"The override of {self.name}'s check takes parameters besides the connection, which the guard "
+                "cannot solve; override the guard itself (app.dependency_overrides[guard] = ...) instead."
+            )
+        arguments = dict.fromkeys(names, websocket)
+        return self._verdict(websocket, await self._timed(websocket, arguments, override))
+
     def _verdict(self, connection: HTTPConnection, value: Any) -> Any:
         if value:
             return value
         self.refuse(connection, "check refused")
 
-    async def _timed(self, connection: HTTPConnection, arguments: dict[str, Any]) -> Any:
+    async def _timed(
+        self, connection: HTTPConnection, arguments: dict[str, Any], check: Callable[..., Any] | None = None
+    ) -> Any:
+        check = check or self.call
         call: Callable[..., Awaitable[Any]] = (
-            self.call if is_async_callable(self.call) else functools.partial(run_in_threadpool, self.call)
+            check if is_async_callable(check) else functools.partial(run_in_threadpool, check)
         )
         if self.timeout is None:
             return await call(**arguments)
@@ -113,6 +139,8 @@ class CheckGuard(Guard[Any]):
 
     def _signature_for_fastapi(self, parameters: dict[str, inspect.Parameter]) -> inspect.Signature:
         websocket = inspect.Parameter("websocket", inspect.Parameter.KEYWORD_ONLY, annotation=WebSocket)
+        if self.standalone:
+            return inspect.Signature([websocket])
         answers = inspect.Parameter("answers", inspect.Parameter.KEYWORD_ONLY, annotation=_ANSWERS)
         if self.timeout is None:
             value = inspect.Parameter(

@@ -19,7 +19,8 @@ T = TypeVar("T")
 #: where a route that checked its leading guards before FastAPI's solving leaves their values for this
 #: handshake, each taken (and the key removed with the last) when FastAPI calls the guard
 CHECKED_KEY = "fastapi_ws_reject.checked"
-_UNCHECKED: Any = object()
+#: what `checked_value` gives when no value was left for the guard
+UNCHECKED: Any = object()
 
 
 class _GuardBase(Generic[T]):
@@ -111,8 +112,8 @@ class Guard(_GuardBase[T], ABC):
 
     async def __call__(self, websocket: WebSocket) -> T:
         answer_from_here(websocket)
-        value = _checked_value(self, websocket)
-        if value is _UNCHECKED:
+        value = checked_value(self, websocket)
+        if value is UNCHECKED:
             value = await self.check(websocket)
         watch_after_handshake(self, websocket, value)
         return value
@@ -169,10 +170,11 @@ async def _checked(guard: Guard[Any], connection: HTTPConnection) -> AsyncGenera
     yield await guard.check(connection)
 
 
-def _checked_value(guard: Guard[T], websocket: WebSocket) -> T:
+def checked_value(guard: Guard[T], websocket: WebSocket) -> T:
+    """The value a route left for `guard` when it checked it before FastAPI's solving (taken once), or UNCHECKED."""
     checked: dict[Guard[Any], Any] | None = websocket.scope.get(CHECKED_KEY)
     if checked is None or guard not in checked:
-        return cast(T, _UNCHECKED)
+        return cast(T, UNCHECKED)
     value = checked.pop(guard)
     if not checked:
         del websocket.scope[CHECKED_KEY]

@@ -40,7 +40,11 @@ def ws_guard(
     """A guard that rejects the handshake unless `check` returns something truthy, and returns its value.
 
     `check` is itself a FastAPI dependency (sync or async; it may take `WebSocket`, `Query`, `Header`,
-    `Cookie`, path parameters and other `Depends`) and may raise its own `WebSocketRejection`.
+    `Cookie`, path parameters and other `Depends`) and may raise its own `WebSocketRejection`. A check that
+    takes only the connection (or nothing) is called by the guard itself, which costs FastAPI no dependency
+    of its own and lets a route served as built check it before FastAPI's solving; an override of it in the
+    serving app's `dependency_overrides` still replaces it (an override that needs other parameters is a
+    `TypeError`: override the guard instead).
 
     ```python
     @router.websocket("/ws")

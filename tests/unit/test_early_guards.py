@@ -9,7 +9,14 @@ from starlette.requests import HTTPConnection
 from starlette.responses import PlainTextResponse
 from starlette.testclient import TestClient
 
-from fastapi_ws_reject import Guard, RejectingRouter, RejectingWebSocketRoute, WebSocketRejection
+from fastapi_ws_reject import (
+    Guard,
+    RejectingRouter,
+    RejectingWebSocketRoute,
+    WebSocketRejection,
+    reject_unless,
+    ws_guard,
+)
 from fastapi_ws_reject._compat import DEPENDENCY_STACK_KEYS
 from fastapi_ws_reject.guards.base import CHECKED_KEY
 from fastapi_ws_reject.testing import assert_closed, assert_rejected
@@ -176,3 +183,87 @@ def test_a_users_handler_answers_a_leading_guards_refusal() -> None:
 
     app.add_exception_handler(WebSocketRejection, teapot)  # type: ignore[arg-type]
     assert_rejected(TestClient(app), "/members", status_code=418, content=b"tea")
+
+
+class Counted:
+    """A connection-only check for `ws_guard`, counting its calls."""
+
+    def __init__(self) -> None:
+        self.calls = 0
+
+    async def __call__(self, websocket: WebSocket) -> str:
+        self.calls += 1
+        return websocket.headers.get("x-member", "")
+
+
+def check_route(guard: Any, router: APIRouter | None = None) -> APIRouter:
+    router = router or RejectingRouter()
+
+    @router.websocket("/checked")
+    async def checked(websocket: WebSocket, name: Annotated[str, Depends(guard)]) -> None:
+        await websocket.accept()
+        await websocket.send_text(name)
+        await websocket.close()
+
+    return router
+
+
+@pytest.mark.parametrize("serve", [as_built, included])
+def test_a_ws_guard_around_a_connection_only_check_calls_it_once_per_handshake(serve: Any) -> None:
+    check = Counted()
+    router = check_route(ws_guard(check, status_code=401))
+    client = TestClient(serve(router))
+    with client.websocket_connect("/checked", headers=ALICE) as websocket:
+        assert websocket.receive_text() == "alice"
+    assert_rejected(client, "/checked", status_code=401)
+    assert check.calls == 2
+
+
+def test_a_ws_guard_around_a_connection_only_check_is_checked_before_fastapis_solving() -> None:
+    guard = ws_guard(Counted(), status_code=401)
+    route = check_route(guard).routes[-1]
+    assert isinstance(route, RejectingWebSocketRoute) and route.early_guards == (guard,)
+    decorated = RejectingRouter()
+
+    @decorated.websocket("/decorated")
+    @reject_unless(Counted(), status_code=401)
+    async def endpoint(websocket: WebSocket, room: str = "lobby") -> None:
+        raise AssertionError("refused")
+
+    route = decorated.routes[-1]
+    assert isinstance(route, RejectingWebSocketRoute) and len(route.early_guards) == 1
+
+
+@pytest.mark.parametrize("serve", [as_built, included])
+def test_an_override_of_a_connection_only_check_replaces_it(serve: Any) -> None:
+    check = Counted()
+    app = FastAPI()
+    router = check_route(ws_guard(check, status_code=401), RejectingRouter(dependency_overrides_provider=app))
+    served = serve(router)
+    app.router.routes.extend(served.router.routes)
+    app.dependency_overrides[check] = lambda: "mallory"
+    with TestClient(app).websocket_connect("/checked") as websocket:
+        assert websocket.receive_text() == "mallory"
+    assert check.calls == 0
+
+
+def test_an_override_the_guard_cannot_call_names_the_fix() -> None:
+    check = Counted()
+    app = as_built(check_route(ws_guard(check, status_code=401)))
+
+    async def needs_a_query(token: str) -> str:
+        return token  # pragma: no cover
+
+    app.dependency_overrides[check] = needs_a_query
+    fix = r"override the guard itself \(app.dependency_overrides\[guard\]"
+    with pytest.raises(TypeError, match=fix), TestClient(app).websocket_connect("/checked"):
+        pass  # pragma: no cover
+
+
+def test_a_connection_only_checks_own_rejection_is_answered_on_a_plain_route() -> None:
+    async def closed(websocket: WebSocket) -> bool:
+        raise WebSocketRejection(503, "closed for maintenance")
+
+    app = FastAPI()
+    check_route(ws_guard(closed), app.router)
+    assert_rejected(TestClient(app), "/checked", status_code=503, content=b"closed for maintenance")
