@@ -149,7 +149,7 @@ def meta(args: argparse.Namespace) -> dict[str, Any]:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
-    parser.add_argument("--rounds", type=int, default=7)
+    parser.add_argument("--rounds", type=int, default=15)
     parser.add_argument("--iterations", type=int, default=2000)
     parser.add_argument("--json", type=Path, help=f"where to write results (default {DEFAULT_JSON}; none for --smoke)")
     parser.add_argument("--memory", type=int, default=100_000, help="rejections per case for the RSS check (0: skip)")

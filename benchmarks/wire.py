@@ -249,7 +249,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
     parser.add_argument("--seconds", type=int, default=5, help="of each case in each round (wrk takes whole seconds)")
     parser.add_argument("--warm-up", type=int, default=1, help="seconds of load after each server start, not measured")
-    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--concurrency", type=int, default=32, help="wrk's -c")
     parser.add_argument("--max-other", type=float, default=0.1, help="CPUs others may use before a case is re-run")
     parser.add_argument("--cases", nargs="+", metavar="KEY", help="only these cases (a b b2 ...)")
