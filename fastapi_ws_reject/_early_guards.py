@@ -8,8 +8,10 @@ left for the guard to take when FastAPI calls it, so the endpoint still gets it 
 
 from __future__ import annotations
 
+import inspect
 from typing import Any, TypeGuard
 
+from fastapi import params
 from starlette.types import ASGIApp, Receive, Scope, Send
 from starlette.websockets import WebSocket
 
@@ -34,6 +36,13 @@ def leading_guards(dependant: Dependant) -> tuple[Guard[Any], ...]:
         if call not in guards:
             guards.append(call)
     return tuple(guards)
+
+
+def answers_itself(parameter: inspect.Parameter) -> bool:
+    """Whether an endpoint's parameter is `Depends(guard)` on a guard that needs only the connection: nothing
+    FastAPI solves for it can fail, and the guard answers its own refusal, so it needs no answering dependency."""
+    depends = [parameter.default, *getattr(parameter.annotation, "__metadata__", ())]
+    return any(isinstance(d, params.Depends) and _checks_the_connection_only(d.dependency) for d in depends)
 
 
 def _checks_the_connection_only(call: Any) -> TypeGuard[Guard[Any]]:

@@ -21,7 +21,7 @@ from pydantic import BaseModel
 from ._answering import POLICY_ATTRIBUTE, answer, answer_rejections
 from ._asyncapi_declared import declare
 from ._conversion import CONVERTED_EXCEPTIONS
-from ._early_guards import guards_first, leading_guards
+from ._early_guards import answers_itself, guards_first, leading_guards
 from .policy import Policy, check_policy
 from .rejection import WebSocketRejection
 
@@ -35,7 +35,8 @@ def rejecting_endpoint(endpoint: Callable[..., Any], policy: Policy) -> Callable
 
     An endpoint with parameters besides its `WebSocket` gets a first, hidden dependency that answers
     where FastAPI unwinds (so validation errors and its dependencies' rejections are answered, and its
-    dependencies with `yield` see the exception first); one with none is answered by a plain `except`.
+    dependencies with `yield` see the exception first); one with none, or only guards that answer their
+    own refusals, is answered by a plain `except`.
     """
     if getattr(endpoint, POLICY_ATTRIBUTE, None) is not None:
         return endpoint  # already a rejecting endpoint: it keeps its router's policy
@@ -45,7 +46,7 @@ def rejecting_endpoint(endpoint: Callable[..., Any], policy: Policy) -> Callable
     keyword_only = [p.replace(kind=inspect.Parameter.KEYWORD_ONLY) for p in signature.parameters.values()]
     websocket_names = [p.name for p in keyword_only if p.annotation is WebSocket]
     hidden: list[inspect.Parameter] = []
-    if len(websocket_names) < len(keyword_only):
+    if not all(p.annotation is WebSocket or answers_itself(p) for p in keyword_only):
         rejecting = _answering_by_dependency(endpoint)
         hidden.append(inspect.Parameter(_ANSWERS, inspect.Parameter.KEYWORD_ONLY, annotation=_ANSWERS_DEPENDENCY))
     elif websocket_names:  # FastAPI injects the WebSocket into one parameter only: share the endpoint's

@@ -267,3 +267,24 @@ def test_a_connection_only_checks_own_rejection_is_answered_on_a_plain_route() -
     app = FastAPI()
     check_route(ws_guard(closed), app.router)
     assert_rejected(TestClient(app), "/checked", status_code=503, content=b"closed for maintenance")
+
+
+@pytest.mark.parametrize("serve", [as_built, included])
+def test_an_endpoint_taking_only_guards_needs_no_answering_dependency(serve: Any) -> None:
+    from fastapi_ws_reject._answering import answer_rejections
+    from fastapi_ws_reject._compat import dependants
+
+    router = RejectingRouter()
+
+    @router.websocket("/rooms/{room}")
+    @reject_unless(Counted(), status_code=401)
+    async def rooms(websocket: WebSocket, member: Annotated[str, Depends(Member())]) -> None:
+        raise HTTPException(404, f"no room for {member}")
+
+    route = router.routes[-1]
+    assert isinstance(route, RejectingWebSocketRoute)
+    assert answer_rejections not in [dependant.call for dependant in dependants(route.dependant)]
+    client = TestClient(serve(router))
+    assert_rejected(client, "/rooms/attic", status_code=401)
+    denial = assert_rejected(client, "/rooms/attic", status_code=404, request_headers=ALICE)
+    assert denial.json() == {"detail": "no room for alice"}
