@@ -17,11 +17,13 @@ from fastapi import Depends, WebSocket, params
 from fastapi.routing import APIRouter, APIWebSocketRoute
 from fastapi.types import DecoratedCallable
 from pydantic import BaseModel
+from starlette.types import ASGIApp
 
 from ._answering import POLICY_ATTRIBUTE, answer, answer_rejections
 from ._asyncapi_declared import declare
 from ._conversion import CONVERTED_EXCEPTIONS
 from ._early_guards import answers_itself, guards_first, leading_guards
+from .guards.base import Guard
 from .policy import Policy, check_policy
 from .rejection import WebSocketRejection
 
@@ -115,10 +117,11 @@ class RejectingWebSocketRoute(APIWebSocketRoute):
             dependencies=dependencies,
             dependency_overrides_provider=dependency_overrides_provider,
         )
-        self.early_guards = leading_guards(self.dependant)
+        #: the leading guards checked before FastAPI solves this route's dependencies, when it is served as built
+        self.early_guards: tuple[Guard[Any], ...] = leading_guards(self.dependant)
         if self.early_guards:
             policy = getattr(self.endpoint, POLICY_ATTRIBUTE, self.policy)
-            self.app = guards_first(self.app, self.early_guards, dependency_overrides_provider, policy)
+            self.app: ASGIApp = guards_first(self.app, self.early_guards, dependency_overrides_provider, policy)
 
 
 class RejectingRouter(APIRouter):
