@@ -58,10 +58,7 @@ def overridden(guards: tuple[Guard[Any], ...], dependency_overrides_provider: An
     overrides: dict[Any, Any] | None = getattr(dependency_overrides_provider, "dependency_overrides", None)
     if overrides and not overrides.keys().isdisjoint(guards):
         return True
-    app_overrides: dict[Any, Any] | None = getattr(scope.get("app"), "dependency_overrides", None)
-    if not app_overrides:
-        return False
-    return any(getattr(guard, "call", None) in app_overrides for guard in guards)
+    return any(isinstance(guard, CheckGuard) and guard.check_override(scope) is not None for guard in guards)
 
 
 def guards_first(

@@ -11,13 +11,14 @@ from typing import Annotated, Any
 from fastapi import Depends, WebSocket
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import HTTPConnection
+from starlette.types import Scope
 
-from .._answering import answer_from_here, answer_rejections
+from .._answering import answer_rejections
 from .._callables import is_async_callable
 from .._validation import check_seconds
 from ..policy import Policy
 from ..rejection import WebSocketRejection
-from .base import UNCHECKED, Guard, checked_value
+from .base import Guard
 from .expiry import OnError, watch_after_handshake
 
 DEFAULT_TIMEOUT_REJECTION = WebSocketRejection(503, "the check did not answer in time")
@@ -83,11 +84,8 @@ class CheckGuard(Guard[Any]):
 
     async def __call__(self, websocket: WebSocket, answers: None = None, **values: Any) -> Any:
         if self.standalone:
-            answer_from_here(websocket)
-            value = checked_value(self, websocket)
-            if value is UNCHECKED:
-                value = await self._check_as_served(websocket)
-        elif self.timeout is None:
+            return await super().__call__(websocket)
+        if self.timeout is None:
             value = self._verdict(websocket, values["value"])
         else:
             values["websocket"] = websocket
@@ -103,14 +101,18 @@ class CheckGuard(Guard[Any]):
             connection, await self._timed(connection, dict.fromkeys(self._connection_names, connection))
         )
 
-    async def _check_as_served(self, websocket: WebSocket) -> Any:
-        """`check`, or what the serving app's `dependency_overrides` puts in its place."""
-        overrides: dict[Any, Any] | None = getattr(websocket.scope.get("app"), "dependency_overrides", None)
-        override = overrides.get(self.call) if overrides else None
+    def check_override(self, scope: Scope) -> Callable[..., Any] | None:
+        """What the serving app's `dependency_overrides` puts in place of the check, if anything."""
+        overrides: dict[Any, Any] | None = getattr(scope.get("app"), "dependency_overrides", None)
+        return overrides.get(self.call) if overrides else None
+
+    async def _check_on_route(self, websocket: WebSocket) -> Any:
+        override = self.check_override(websocket.scope)
         if override is None:
             return await self.check(websocket)
-        names = [name for name, p in _parameters(override).items() if _is_connection(p.annotation)]
-        if len(names) != len(_parameters(override)):
+        parameters = _parameters(override)
+        names = [name for name, p in parameters.items() if _is_connection(p.annotation)]
+        if len(names) != len(parameters):
             raise TypeError(
                 f"The override of {self.name}'s check takes parameters besides the connection, which the guard "
                 "cannot solve; override the guard itself (app.dependency_overrides[guard] = ...) instead."

@@ -114,9 +114,13 @@ class Guard(_GuardBase[T], ABC):
         answer_from_here(websocket)
         value = checked_value(self, websocket)
         if value is UNCHECKED:
-            value = await self.check(websocket)
+            value = await self._check_on_route(websocket)
         watch_after_handshake(self, websocket, value)
         return value
+
+    async def _check_on_route(self, websocket: WebSocket) -> T:
+        """What FastAPI's call of the guard checks: `check` (a `ws_guard` puts an override of its check first)."""
+        return await self.check(websocket)
 
     @abstractmethod
     async def check(self, connection: HTTPConnection) -> T:
