@@ -12,64 +12,34 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import base64
 import json
 import math
 import os
 import platform
 import statistics
 import sys
-import tempfile
 import time
 from collections import Counter
-from collections.abc import Iterator
-from contextlib import contextmanager
 from importlib.metadata import version
 from pathlib import Path
 from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run as a script from anywhere
-from benchmarks import flood_cases  # noqa: E402
+from benchmarks import _wrk, flood_cases  # noqa: E402
 from fastapi_ws_reject.testing import live_server  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
 DEFAULT_JSON = ROOT / "benchmarks" / "results" / "flood.json"
-WRK = "/usr/bin/wrk"
 LEGIT_ADDRESS = "127.0.0.2"  # the flood comes from 127.0.0.1: a per-address limit tells them apart
 TIMEOUT = 5.0  # a legitimate handshake slower than this is a failure
 RAMP = 0.5  # seconds of flood before the legitimate clients start, and after they stop
-KEY = base64.b64encode(b"flood benchmark!").decode()
 MESSAGE = b"hello"
 REQUEST = (
     "GET /ws HTTP/1.1\r\nHost: 127.0.0.1\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
-    f"Sec-WebSocket-Key: {KEY}\r\nSec-WebSocket-Version: 13\r\nx-client: alice\r\n\r\n"
+    f"Sec-WebSocket-Key: {_wrk.KEY}\r\nSec-WebSocket-Version: 13\r\nx-client: alice\r\n\r\n"
 ).encode()
 TEXT, CLOSE = 0x1, 0x8
 NORMAL_CLOSURE = (1000).to_bytes(2, "big")
-# The flood: the same upgrade request without x-client. done() prints the answers' statuses as one JSON line.
-WRK_SCRIPT = f"""
-wrk.path = "/ws"
-wrk.headers["Upgrade"] = "websocket"
-wrk.headers["Connection"] = "Upgrade"
-wrk.headers["Sec-WebSocket-Key"] = "{KEY}"
-wrk.headers["Sec-WebSocket-Version"] = "13"
-local threads = {{}}
-function setup(thread) table.insert(threads, thread) end
-function init(args) statuses = {{}} end
-function response(status, headers, body) statuses[status] = (statuses[status] or 0) + 1 end
-function done(summary, latency, requests)
-  local counts, statuses, errors = {{}}, {{}}, {{}}
-  for _, thread in ipairs(threads) do
-    for status, n in pairs(thread:get("statuses")) do counts[status] = (counts[status] or 0) + n end
-  end
-  for status, n in pairs(counts) do table.insert(statuses, string.format('"%d": %d', status, n)) end
-  for _, kind in ipairs({{"connect", "read", "write", "timeout"}}) do
-    table.insert(errors, string.format('"%s": %d', kind, summary.errors[kind]))
-  end
-  io.write(string.format('FLOOD {{"seconds": %f, "statuses": {{%s}}, "errors": {{%s}}}}\\n',
-    summary.duration / 1e6, table.concat(statuses, ", "), table.concat(errors, ", ")))
-end
-"""
 
 
 class WrongAnswer(Exception):
@@ -147,43 +117,33 @@ def summarize(results: list[float | str]) -> dict[str, Any]:
     }
 
 
-@contextmanager
-def wrk_script() -> Iterator[str]:
-    with tempfile.NamedTemporaryFile("w", suffix=".lua") as script:
-        script.write(WRK_SCRIPT)
-        script.flush()
-        yield script.name
-
-
 async def flooded(port: int, rate: float, seconds: float, connections: int, script: str) -> tuple[Any, Any]:
     """The legitimate load under a wrk flood that starts RAMP s before it and ends RAMP s after it."""
     url = f"http://127.0.0.1:{port}/ws"
     duration = f"{seconds + 2 * RAMP:g}s"
     wrk = await asyncio.create_subprocess_exec(
-        WRK, "-t1", f"-c{connections}", f"-d{duration}", "--timeout", f"{TIMEOUT:g}s", "-s", script, url,
+        _wrk.WRK, "-t1", f"-c{connections}", f"-d{duration}", "--timeout", f"{TIMEOUT:g}s", "-s", script, url,
         stdout=asyncio.subprocess.PIPE,
     )  # fmt: skip
     await asyncio.sleep(RAMP)
     results = await legit_load(port, rate, seconds)
     output, _ = await wrk.communicate()
-    line = next((line for line in output.decode().splitlines() if line.startswith("FLOOD ")), None)
-    if wrk.returncode != 0 or line is None:
-        raise RuntimeError(f"wrk failed ({wrk.returncode}):\n{output.decode()}")
-    return results, json.loads(line.removeprefix("FLOOD "))
+    return results, _wrk.summary(wrk.returncode, output.decode())
 
 
 def measure(name: str, refusal: int, args: argparse.Namespace, script: str) -> dict[str, dict[str, Any]]:
     app = f"benchmarks.flood_cases:{name}"
-    with live_server(app, "uvicorn", "websockets-sansio", cwd=ROOT, server_args=QUIET) as server:
+    with live_server(app, "uvicorn", "websockets-sansio", cwd=ROOT, server_args=_wrk.QUIET_UVICORN) as server:
         asyncio.run(legit_load(server.port, args.rate, min(1.0, args.seconds)))  # warm-up
         quiet = summarize(asyncio.run(legit_load(server.port, args.rate, args.seconds)))
         results, wrk = asyncio.run(flooded(server.port, args.rate, args.seconds, args.flood_connections, script))
         if "Traceback" in server.log():
             print(f"    the server logged a traceback, see {server.log_path}", file=sys.stderr)
+    seconds = wrk["duration_us"] / 1e6
     statuses = {int(status): n for status, n in wrk["statuses"].items()}
     others = {status: n for status, n in statuses.items() if status != refusal}
-    print(f"    flood: {wrk['seconds']:.1f} s, answers {statuses}, wrk socket errors {wrk['errors']}", file=sys.stderr)
-    flood = {**summarize(results), "refused_per_second": statuses.get(refusal, 0) / wrk["seconds"]}
+    print(f"    flood: {seconds:.1f} s, answers {statuses}, wrk socket errors {wrk['errors']}", file=sys.stderr)
+    flood = {**summarize(results), "refused_per_second": statuses.get(refusal, 0) / seconds}
     if args.smoke:
         check(name, quiet, flood, others)
     return {"no_flood": quiet, "flood": flood}
@@ -197,18 +157,13 @@ def check(name: str, quiet: dict[str, Any], flood: dict[str, Any], others: dict[
     assert set(others) <= allowed, (name, others)
 
 
-# uvicorn's own lines per handshake (the access log, websockets-sansio's error after each denial) cost every
-# case the same: off, as in benchmarks/wire.py.
-QUIET = ["--no-access-log", "--log-level", "critical"]
-
-
 def meta(args: argparse.Namespace) -> dict[str, Any]:
     packages = {package: version(package) for package in ("fastapi", "starlette")}
     return {
         "python": platform.python_version(),
         **packages,
         "uvicorn_version": version("uvicorn"),
-        "uvicorn": " ".join(["uvicorn --ws websockets-sansio", *QUIET]),
+        "uvicorn": " ".join(["uvicorn --ws websockets-sansio", *_wrk.QUIET_UVICORN]),
         "nproc": os.cpu_count(),
         "platform": platform.platform(),
         "seconds": args.seconds,
@@ -247,7 +202,7 @@ def main() -> None:
         label: case for label, case in flood_cases.CASES.items() if not args.cases or label.split()[0] in args.cases
     }
     rows: dict[str, dict[str, dict[str, Any]]] = {}
-    with wrk_script() as script:
+    with _wrk.script_file() as script:
         for label, (name, refusal) in selected.items():
             print(label, file=sys.stderr)
             rows[label] = measure(name, refusal, args, script)

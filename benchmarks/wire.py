@@ -15,12 +15,10 @@ import contextlib
 import json
 import os
 import resource
-import shutil
 import socket
 import statistics
 import subprocess
 import sys
-import tempfile
 import time
 from collections.abc import Generator
 from importlib.metadata import version
@@ -28,66 +26,28 @@ from pathlib import Path
 from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run as a script from anywhere
-from benchmarks import cases, report  # noqa: E402
+from benchmarks import _wrk, cases, report  # noqa: E402
 from fastapi_ws_reject.testing import RunningServer, live_server  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
 DEFAULT_JSON = ROOT / "benchmarks" / "results" / "wire.json"
-WRK = shutil.which("wrk") or "/usr/bin/wrk"
 TICKS = os.sysconf("SC_CLK_TCK")
-KEY = "dGhlIHNhbXBsZSBub25jZQ=="
 REQUEST = (
     "GET /ws HTTP/1.1\r\nHost: 127.0.0.1\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
-    f"Sec-WebSocket-Key: {KEY}\r\nSec-WebSocket-Version: 13\r\n\r\n"
+    f"Sec-WebSocket-Key: {_wrk.KEY}\r\nSec-WebSocket-Version: 13\r\n\r\n"
 ).encode()
 CLOSE_1000 = b"\x88\x02\x03\xe8"  # what accept_and_close sends after its 101
 STATUS = {cases.DENIED: 403, cases.ACCEPTED: 101}
-# `response` counts statuses in wrk's thread; done() sums the threads' counts and prints one JSON line.
-SCRIPT = f"""
-wrk.headers["Upgrade"] = "websocket"
-wrk.headers["Connection"] = "Upgrade"
-wrk.headers["Sec-WebSocket-Key"] = "{KEY}"
-wrk.headers["Sec-WebSocket-Version"] = "13"
-local threads = {{}}
-function setup(thread) table.insert(threads, thread) end
-function init(args) statuses = {{}} end
-function response(status, headers, body) statuses[status] = (statuses[status] or 0) + 1 end
-function done(summary, latency, requests)
-  local counts, parts = {{}}, {{}}
-  for _, thread in ipairs(threads) do
-    for status, n in pairs(thread:get("statuses")) do counts[status] = (counts[status] or 0) + n end
-  end
-  for status, n in pairs(counts) do table.insert(parts, string.format('"%d": %d', status, n)) end
-  local e = summary.errors
-  io.write(string.format(
-    'WIRE {{"requests": %d, "duration_us": %d, "statuses": {{%s}}, "errors": ' ..
-    '{{"connect": %d, "read": %d, "write": %d, "timeout": %d, "status": %d}}, "p50_us": %d, "p99_us": %d}}\\n',
-    summary.requests, summary.duration, table.concat(parts, ", "), e.connect, e.read, e.write, e.timeout,
-    e.status, latency:percentile(50), latency:percentile(99)))
-end
-"""
 
 
 class WrongAnswer(Exception):
     pass
 
 
-@contextlib.contextmanager
-def wrk_script() -> Generator[str, None, None]:
-    with tempfile.NamedTemporaryFile("w", suffix=".lua") as script:
-        script.write(SCRIPT)
-        script.flush()
-        yield script.name
-
-
 def wrk(port: int, seconds: int, concurrency: int, script: str) -> dict[str, Any]:
-    command = [WRK, "-t1", f"-c{concurrency}", f"-d{seconds}s", "-s", script, f"http://127.0.0.1:{port}/ws"]
+    command = [_wrk.WRK, "-t1", f"-c{concurrency}", f"-d{seconds}s", "-s", script, f"http://127.0.0.1:{port}/ws"]
     output = subprocess.run(command, capture_output=True, text=True, timeout=seconds + 30)
-    line = next((line for line in output.stdout.splitlines() if line.startswith("WIRE ")), None)
-    if output.returncode != 0 or line is None:
-        raise RuntimeError(f"wrk failed ({output.returncode}):\n{output.stdout}{output.stderr}")
-    result: dict[str, Any] = json.loads(line.removeprefix("WIRE "))
-    return result
+    return _wrk.summary(output.returncode, output.stdout + output.stderr)
 
 
 def handshake_once(port: int, ending: str) -> None:
@@ -149,7 +109,7 @@ def serve(name: str, ending: str, args: argparse.Namespace, script: str) -> Gene
 def server_args(args: argparse.Namespace) -> list[str]:
     """uvicorn's own lines per handshake (the access log, and websockets-sansio's error after every denial)
     cost every case the same, and hide the differences between cases: off unless `--uvicorn-logs`."""
-    return [] if args.uvicorn_logs else ["--no-access-log", "--log-level", "critical"]
+    return [] if args.uvicorn_logs else _wrk.QUIET_UVICORN
 
 
 def busy_seconds() -> float:
@@ -206,7 +166,7 @@ def undisturbed(
 def run(selected: dict[str, tuple[str, str]], args: argparse.Namespace) -> dict[str, list[dict[str, Any]]]:
     """One server per case for the whole run (steadier than one per round); each round takes the cases in turn."""
     rounds: dict[str, list[dict[str, Any]]] = {label: [] for label in selected}
-    with wrk_script() as script, contextlib.ExitStack() as stack:
+    with _wrk.script_file() as script, contextlib.ExitStack() as stack:
         servers = {label: stack.enter_context(serve(*case, args, script)) for label, case in selected.items()}
         for number in range(1, args.rounds + 1):
             for label, server in servers.items():
@@ -230,7 +190,7 @@ def summarize(ending: str, rounds: list[dict[str, Any]]) -> dict[str, Any]:
 
 
 def meta(args: argparse.Namespace) -> dict[str, Any]:
-    wrk_version = subprocess.run([WRK, "--version"], capture_output=True, text=True).stdout.split()
+    wrk_version = subprocess.run([_wrk.WRK, "--version"], capture_output=True, text=True).stdout.split()
     return {
         **report.machine(),
         **{package: version(package) for package in ("fastapi", "starlette")},
