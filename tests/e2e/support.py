@@ -47,8 +47,8 @@ BEHAVIOURS: dict[str, Behaviour] = {
     "uvicorn-websockets-sansio": Behaviour(
         "uvicorn `--ws websockets-sansio`",
         types_empty_body=True,
-        note="logs `ASGI callable returned without completing handshake.` for every denial: "
-        "see `quiet_uvicorn_denial_errors()`",
+        note="before uvicorn 0.55, logs `ASGI callable returned without completing handshake.` for every "
+        "denial: see `quiet_uvicorn_denial_errors()`",
     ),
     "uvicorn-websockets": Behaviour("uvicorn `--ws websockets`", types_empty_body=True, note="deprecated by uvicorn"),
     "uvicorn-wsproto": Behaviour("uvicorn `--ws wsproto`"),
