@@ -48,6 +48,11 @@ COMMON_PUBLIC_SUFFIXES = frozenset(
     amplifyapp.com duckdns.org ddns.net dyndns.org
     """.split()  # noqa: SIM905 - a list literal would take a line per suffix
 )
+# Domains whose hosts, at every depth, are created by the provider's customers: S3 buckets
+# (bucket.s3.eu-west-1.amazonaws.com), load balancers, API gateways, Elastic Beanstalk environments
+# (env.us-east-1.elasticbeanstalk.com). Their regional public suffixes are too many to list, so no wildcard under
+# them is built.
+_CUSTOMER_HOSTED_DOMAINS = ("amazonaws.com", "elasticbeanstalk.com")
 
 
 @dataclass(frozen=True)
@@ -106,12 +111,9 @@ class _Pattern:
             raise ValueError(
                 f"{allowed!r} matches every host under a top-level domain; name the site: 'https://*.example.com'."
             )
-        if domain in COMMON_PUBLIC_SUFFIXES:
-            raise ValueError(
-                f"{allowed!r} matches every site registered under the public suffix {domain!r}, most of them "
-                f"someone else's; list exact origins ('{origin.scheme}://app.example.{domain}'), or a wildcard "
-                f"under your own site ('{origin.scheme}://*.example.{domain}')."
-            )
+        refusal = _wildcard_refusal(allowed, origin.scheme, domain)
+        if refusal is not None:
+            raise ValueError(refusal)
         return cls(origin.scheme, "." + domain, True, origin.port)
 
     def matches(self, origin: _Origin) -> bool:
@@ -119,6 +121,31 @@ class _Pattern:
             return False
         # A parsed host has no empty label, so whatever precedes the suffix is one or more whole labels.
         return origin.host.endswith(self.suffix) if self.wildcard else origin.host == self.suffix
+
+
+def _wildcard_refusal(allowed: str, scheme: str, domain: str) -> str | None:
+    """Why `*.domain` would match hosts that strangers create, and the fix; None when it would not (that we know)."""
+    if domain in COMMON_PUBLIC_SUFFIXES:
+        return (
+            f"{allowed!r} matches every site registered under the public suffix {domain!r}, most of them someone "
+            f"else's; list exact origins ('{scheme}://app.example.{domain}'), or use a wildcard under your own "
+            f"registrable domain ('{scheme}://*.example.{domain}')."
+        )
+    # '*.' spans several labels, so a wildcard above a public suffix matches every site registered under it too.
+    below = sorted(suffix for suffix in COMMON_PUBLIC_SUFFIXES if suffix.endswith("." + domain))
+    hosted = [hosted for hosted in _CUSTOMER_HOSTED_DOMAINS if f".{domain}".endswith("." + hosted)]
+    if below:
+        why = f"also matches every site registered under the public suffix {below[0]!r}, most of them someone else's"
+        yours = f"your-site.{below[0]}"
+    elif hosted:
+        why = f"matches hosts that anyone can create under {hosted[0]!r}, whose subdomains at any depth are customers'"
+        yours = f"your-site.{domain}"
+    else:
+        return None
+    return (
+        f"{allowed!r} {why}; list exact origins ('{scheme}://{yours}'), or use a wildcard under your own registrable "
+        f"domain ('{scheme}://*.app.example.com')."
+    )
 
 
 def _not_an_origin(allowed: str) -> str:
@@ -152,8 +179,9 @@ class OriginGuard(Guard["str | None"]):
     is required: a handshake without `Origin` comes from a non-browser client (`True` lets those in,
     `False` refuses them). `"*"` allows any origin, for endpoints that do not use cookies.
 
-    A wildcard over a public suffix (`*.co.uk`, `*.github.io`) is refused when built. The built-in list
-    of suffixes is short, not the Public Suffix List: exact origins are the safe choice.
+    A wildcard over a public suffix (`*.co.uk`, `*.github.io`), or above one (`*.amazonaws.com` is above
+    `s3.amazonaws.com`), is refused when built. The built-in list of suffixes is short, not the Public
+    Suffix List: exact origins are the safe choice.
 
     `same_origin` compares scheme, host and port with the handshake's own (`ws` is `http`, `wss` is
     `https`, the host from `Host`). Behind a TLS-terminating proxy, list the proxy in `trusted_proxies`

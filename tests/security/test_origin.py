@@ -153,6 +153,28 @@ def test_a_wildcard_over_a_public_suffix_fails_when_built(allowed: str) -> None:
         OriginGuard([allowed], allow_missing=False)
 
 
+# '*.' spans several labels, so a wildcard one label above a public suffix matches every host registered under it.
+
+
+@pytest.mark.parametrize(
+    ("allowed", "strangers_host"),
+    [
+        ("https://*.amazonaws.com", "https://attacker-bucket.s3.amazonaws.com"),
+        ("https://*.eu-west-1.amazonaws.com", "https://attacker-bucket.s3.eu-west-1.amazonaws.com"),
+        ("https://*.s3.eu-west-1.amazonaws.com", "https://attacker-bucket.s3.eu-west-1.amazonaws.com"),
+        ("https://*.execute-api.us-east-1.amazonaws.com", "https://abc123.execute-api.us-east-1.amazonaws.com"),
+        ("https://*.us-east-1.elasticbeanstalk.com", "https://attacker-env.us-east-1.elasticbeanstalk.com"),
+        ("https://*.AmazonAWS.com", "https://attacker-bucket.s3.amazonaws.com"),
+    ],
+    ids=repr,
+)
+def test_a_wildcard_above_a_public_suffix_fails_when_built(allowed: str, strangers_host: str) -> None:
+    # Before the fix the guard was built and let strangers_host in: anyone can create that bucket or environment.
+    assert strangers_host.endswith(allowed.lower().removeprefix("https://*"))
+    with pytest.raises(ValueError, match=r"list exact origins.*wildcard under your own registrable domain"):
+        OriginGuard([allowed], allow_missing=False)
+
+
 def test_a_wildcard_under_a_site_on_a_public_suffix_is_allowed(place: str) -> None:
     client = client_for(OriginGuard(["https://*.example.co.uk"], allow_missing=False), place)
     assert passes(client, "https://app.example.co.uk")

@@ -106,6 +106,24 @@ def test_unsafe_or_malformed_configuration_fails_when_built(allowed: list[str], 
         OriginGuard(allowed, allow_missing=False)
 
 
+def test_a_wildcard_above_a_public_suffix_names_the_suffix_and_the_fix() -> None:
+    with pytest.raises(ValueError) as refused:
+        OriginGuard(["https://*.amazonaws.com"], allow_missing=False)
+    assert str(refused.value) == (
+        "'https://*.amazonaws.com' also matches every site registered under the public suffix 's3.amazonaws.com', "
+        "most of them someone else's; list exact origins ('https://your-site.s3.amazonaws.com'), or use a wildcard "
+        "under your own registrable domain ('https://*.app.example.com')."
+    )
+
+
+@pytest.mark.parametrize(
+    "allowed",
+    ["https://*.notamazonaws.com", "https://*.example.amazonaws.org", "https://*.my-app.herokuapp.com"],
+)
+def test_a_wildcard_with_no_public_suffix_below_it_is_built(allowed: str) -> None:
+    assert OriginGuard([allowed], allow_missing=False).patterns
+
+
 def test_a_single_string_is_refused() -> None:
     with pytest.raises(TypeError, match="not a string"):
         OriginGuard("https://example.com", allow_missing=False)  # type: ignore[arg-type]
