@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -13,6 +14,10 @@ from .rejection import WebSocketRejection
 _logger = logging.getLogger("fastapi_ws_reject")
 
 REJECTED_LOG = "Rejected websocket %s with %s %s%s"  # path, "status"/"close", code, " by guard: detail"
+# A client chooses the path and part of a guard's detail, and escaping writes a character as up to 10 (`\U0001f600`):
+# each is cut to this many characters in the log line, then marked with how many characters of it were left out.
+LOGGED_FIELD_LIMIT = 256
+LOGGED_FIELD_CUT = "...(+{omitted} chars)"
 
 
 @dataclass(frozen=True)
@@ -61,8 +66,8 @@ def report(scope: Scope, rejection: WebSocketRejection, close_code: int | None) 
         path = root_path + path  # a server from before ASGI 3 put root_path outside path
     if _logger.isEnabledFor(logging.INFO):
         answer = ("close", close_code) if close_code is not None else ("status", rejection.status_code)
-        by = f" by {escape(guard)}: {escape(detail or '')}" if guard else ""
-        _logger.info(REJECTED_LOG, escape(path), *answer, by)
+        by = f" by {escape(guard)}: {_logged(detail or '')}" if guard else ""
+        _logger.info(REJECTED_LOG, _logged(path), *answer, by)
     if _listeners:
         client = scope.get("client")
         event = RejectionEvent(path, rejection.status_code, close_code, guard, detail, client[0] if client else None)
@@ -76,3 +81,19 @@ def escape(text: str) -> str:
     A path holds what the client sent (`%0A` decodes to a line break), so it could forge log lines.
     """
     return text if text.isprintable() else text.encode("unicode_escape").decode("ascii")
+
+
+def _logged(text: str) -> str:
+    """`escape(text)` cut to `LOGGED_FIELD_LIMIT` characters, never inside an escape, and marked when cut."""
+    if text.isprintable():
+        if len(text) <= LOGGED_FIELD_LIMIT:
+            return text
+        kept, taken = text[:LOGGED_FIELD_LIMIT], LOGGED_FIELD_LIMIT
+    else:
+        # unicode_escape writes each character on its own, so escaping the head gives the head of escape(text).
+        escapes = [char.encode("unicode_escape").decode("ascii") for char in text[:LOGGED_FIELD_LIMIT]]
+        taken = sum(1 for length in itertools.accumulate(map(len, escapes)) if length <= LOGGED_FIELD_LIMIT)
+        kept = "".join(escapes[:taken])
+        if taken == len(text):
+            return kept
+    return kept + LOGGED_FIELD_CUT.format(omitted=len(text) - taken)
