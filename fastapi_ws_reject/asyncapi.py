@@ -14,8 +14,6 @@ accept ("http": this response; "close": accept, then that close; "auto": close f
 
 from __future__ import annotations
 
-import html
-import json
 import re
 from typing import Any
 
@@ -24,15 +22,25 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, JSONResponse
 
 from ._asyncapi_declared import declared_of
+from ._asyncapi_page import ASYNCAPI_SCRIPT_INTEGRITY as ASYNCAPI_SCRIPT_INTEGRITY
+from ._asyncapi_page import ASYNCAPI_SCRIPT_URL as ASYNCAPI_SCRIPT_URL
+from ._asyncapi_page import ASYNCAPI_STYLE_INTEGRITY as ASYNCAPI_STYLE_INTEGRITY
+from ._asyncapi_page import ASYNCAPI_STYLE_URL as ASYNCAPI_STYLE_URL
+from ._asyncapi_page import AsyncAPIPage, root_url, source_expression
 from ._asyncapi_routes import SocketRoute, handshake_rejections, parameters, route_guards, socket_routes
 from ._asyncapi_schemas import Schemas, channel_parameter, object_schema, security_schemes
 
-__all__ = ["add_asyncapi", "asyncapi_html", "asyncapi_schema"]
+__all__ = [
+    "ASYNCAPI_SCRIPT_INTEGRITY",
+    "ASYNCAPI_SCRIPT_URL",
+    "ASYNCAPI_STYLE_INTEGRITY",
+    "ASYNCAPI_STYLE_URL",
+    "add_asyncapi",
+    "asyncapi_html",
+    "asyncapi_schema",
+]
 
 ASYNCAPI_VERSION = "3.0.0"
-#: the standalone bundle of AsyncAPI's React component, which renders the document in the page
-ASYNCAPI_SCRIPT_URL = "https://unpkg.com/@asyncapi/react-component@3.2.1/browser/standalone/index.js"
-ASYNCAPI_STYLE_URL = "https://unpkg.com/@asyncapi/react-component@3.2.1/styles/default.min.css"
 _CACHE = "fastapi_ws_reject_asyncapi"
 _PARAMETER = re.compile(r"{([^}:]+)(?::[^}]*)?}")
 _ID = re.compile(r"[^A-Za-z0-9_\-]")
@@ -67,6 +75,8 @@ def add_asyncapi(
     version: str | None = None,
     script_url: str = ASYNCAPI_SCRIPT_URL,
     style_url: str = ASYNCAPI_STYLE_URL,
+    script_integrity: str | None = ASYNCAPI_SCRIPT_INTEGRITY,
+    style_integrity: str | None = ASYNCAPI_STYLE_INTEGRITY,
 ) -> None:
     """Serve `asyncapi_schema(app)` at `json_url`, and at `docs_url` a page that renders it, as `/docs` does OpenAPI.
 
@@ -75,8 +85,15 @@ def add_asyncapi(
     add_asyncapi(app)  # GET /asyncapi.json, GET /asyncapi
     ```
 
-    The document is built on the first request; the page loads AsyncAPI's web component from `script_url`.
+    The document is built on the first request. The page loads AsyncAPI's web component from `script_url` and
+    `style_url`, checked by the browser against `script_integrity` and `style_integrity` (the hashes of the pinned
+    files, so a copy of them served elsewhere passes; give your own file's hashes, or None, with another file),
+    and sends a Content-Security-Policy that runs only those files and its own inline script.
     """
+    source_expression("json_url", json_url)
+    page = AsyncAPIPage(
+        script_url=script_url, style_url=style_url, script_integrity=script_integrity, style_integrity=style_integrity
+    )
 
     async def asyncapi_json(request: Request) -> JSONResponse:
         return JSONResponse(asyncapi_schema(app, title=title, version=version))
@@ -86,43 +103,33 @@ def add_asyncapi(
         return
 
     async def asyncapi_docs(request: Request) -> HTMLResponse:
-        root_path = request.scope.get("root_path", "").rstrip("/")
-        page_title = f"{title or app.title} - AsyncAPI"
-        return asyncapi_html(root_path + json_url, title=page_title, script_url=script_url, style_url=style_url)
+        # The root path can come from the request (a mount at "/{tenant}"): it is encoded, then escaped.
+        document_url = root_url(request.scope.get("root_path", "")) + json_url
+        return page.render(document_url, title=f"{title or app.title} - AsyncAPI")
 
     app.add_route(docs_url, asyncapi_docs, include_in_schema=False)
 
 
 def asyncapi_html(
-    json_url: str, *, title: str, script_url: str = ASYNCAPI_SCRIPT_URL, style_url: str = ASYNCAPI_STYLE_URL
+    json_url: str,
+    *,
+    title: str,
+    script_url: str = ASYNCAPI_SCRIPT_URL,
+    style_url: str = ASYNCAPI_STYLE_URL,
+    script_integrity: str | None = ASYNCAPI_SCRIPT_INTEGRITY,
+    style_integrity: str | None = ASYNCAPI_STYLE_INTEGRITY,
 ) -> HTMLResponse:
     """The page that renders the document at `json_url` with AsyncAPI's web component (FastAPI's
-    `get_swagger_ui_html` for AsyncAPI).
+    `get_swagger_ui_html` for AsyncAPI), with its Content-Security-Policy header.
 
     ```python
     asyncapi_html("/asyncapi.json", title="Chat sockets")
     ```
     """
-    schema = json.dumps({"url": json_url, "options": {"method": "GET", "mode": "cors"}}).replace("</", "<\\/")
-    page = f"""<!DOCTYPE html>
-<html>
-<head>
-<meta charset="utf-8">
-<title>{html.escape(title)}</title>
-<link rel="stylesheet" href="{html.escape(style_url)}">
-</head>
-<body>
-<div id="asyncapi"></div>
-<script src="{html.escape(script_url)}"></script>
-<script>
-AsyncApiStandalone.render(
-  {{schema: {schema}, config: {{show: {{sidebar: true}}}}}}, document.getElementById("asyncapi")
-);
-</script>
-</body>
-</html>
-"""
-    return HTMLResponse(page)
+    page = AsyncAPIPage(
+        script_url=script_url, style_url=style_url, script_integrity=script_integrity, style_integrity=style_integrity
+    )
+    return page.render(json_url, title=title)
 
 
 def _build(app: FastAPI, title: str, version: str) -> dict[str, Any]:

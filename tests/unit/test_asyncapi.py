@@ -20,7 +20,13 @@ from fastapi_ws_reject import (
     reject_unless,
     ws_guard,
 )
-from fastapi_ws_reject.asyncapi import ASYNCAPI_SCRIPT_URL, add_asyncapi, asyncapi_html, asyncapi_schema
+from fastapi_ws_reject.asyncapi import (
+    ASYNCAPI_SCRIPT_INTEGRITY,
+    ASYNCAPI_SCRIPT_URL,
+    add_asyncapi,
+    asyncapi_html,
+    asyncapi_schema,
+)
 from fastapi_ws_reject.guards import (
     APIKeyGuard,
     BearerTokenGuard,
@@ -477,8 +483,10 @@ def test_add_asyncapi_serves_the_document_and_a_page_that_renders_it() -> None:
     assert client.get("/asyncapi.json").json() == json.loads(json.dumps(asyncapi_schema(app, title="Chat")))
     page = client.get("/asyncapi")
     assert page.headers["content-type"] == "text/html; charset=utf-8"
-    assert f'<script src="{ASYNCAPI_SCRIPT_URL}"></script>' in page.text
+    script = f'<script src="{ASYNCAPI_SCRIPT_URL}" integrity="{ASYNCAPI_SCRIPT_INTEGRITY}" crossorigin="anonymous">'
+    assert script in page.text
     assert '"url": "/proxy/asyncapi.json"' in page.text
+    assert f"script-src {ASYNCAPI_SCRIPT_URL} 'sha256-" in page.headers["content-security-policy"]
     assert "/asyncapi.json" not in app.openapi()["paths"]
 
 
@@ -486,6 +494,30 @@ def test_asyncapi_html_escapes_what_it_embeds() -> None:
     page = asyncapi_html("/a.json?</script>", title="<b>").body.decode()
     assert "<title>&lt;b&gt;</title>" in page
     assert '</script>"' not in page
+
+
+def test_the_component_can_be_served_from_this_server_or_loaded_without_a_hash() -> None:
+    page = asyncapi_html("/a.json", title="t", script_url="/static/c.js", script_integrity=None)
+    assert '<script src="/static/c.js"></script>' in page.body.decode()
+    assert "script-src 'self' 'sha256-" in page.headers["content-security-policy"]
+
+
+@pytest.mark.parametrize(
+    ("style_url", "source"),
+    [
+        ("https://cdn.example:8443/c.css?v=2", "https://cdn.example:8443/c.css"),
+        ("//cdn.example/c.css", "cdn.example/c.css"),
+    ],
+)
+def test_another_cdn_is_named_in_the_policy_by_its_url(style_url: str, source: str) -> None:
+    page = asyncapi_html("/a.json", title="t", style_url=style_url, style_integrity=None)
+    assert f"style-src {source};" in page.headers["content-security-policy"]
+
+
+@pytest.mark.parametrize("integrity", ["", "md5-abc", 'sha384-abc" onload="alert(1)'])
+def test_an_integrity_that_is_not_a_hash_is_refused_when_configured(integrity: str) -> None:
+    with pytest.raises(ValueError, match="script_integrity must be Subresource Integrity hashes"):
+        add_asyncapi(FastAPI(), script_integrity=integrity)
 
 
 def test_add_asyncapi_without_a_docs_page() -> None:
