@@ -25,8 +25,8 @@ from starlette.types import ASGIApp, Message  # noqa: E402
 
 from benchmarks.inprocess import SCOPE, rss_kib  # noqa: E402
 from fastapi_ws_reject import RejectingRouter  # noqa: E402
+from fastapi_ws_reject._watching import SocketWatch  # noqa: E402
 from fastapi_ws_reject.guards import Authenticated, BearerTokenGuard  # noqa: E402
-from fastapi_ws_reject.guards.expiry import _Watch  # noqa: E402
 
 
 class Expiring:
@@ -101,7 +101,7 @@ async def release(clients: list[Client], tasks: list[asyncio.Task[None]], *_: ob
 
 def watches() -> int:
     gc.collect()
-    return sum(isinstance(thing, _Watch) for thing in gc.get_objects())
+    return sum(isinstance(thing, SocketWatch) for thing in gc.get_objects())
 
 
 async def measure(name: str, app: ASGIApp, sockets: int) -> dict[str, float]:

@@ -14,6 +14,8 @@ from typing import Any
 from fastapi import WebSocket
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import HTTPConnection
+from starlette.types import Scope, Send
+from starlette.websockets import WebSocketState
 
 from ._callables import is_async_callable
 from ._compat import FASTAPI_DEFAULT_HANDLERS, dependency_exit_stack
@@ -70,6 +72,11 @@ async def answer(websocket: WebSocket, exc: Exception, policy: Policy | None = N
             return
     policy = policy or app_rejection_policy(websocket.scope.get("app")) or "http"
     await send_rejection(websocket.scope, websocket.send, as_rejection(exc), websocket.application_state, policy)
+
+
+async def refuse(scope: Scope, send: Send, rejection: WebSocketRejection, policy: Policy) -> None:
+    """Refuse a handshake from a wrapper of the app (the middleware), before any route: no handler to ask."""
+    await send_rejection(scope, send, rejection, WebSocketState.CONNECTING, policy)
 
 
 async def call_handler(handler: Any, conn: HTTPConnection, exc: Exception) -> Any:

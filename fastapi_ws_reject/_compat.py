@@ -15,7 +15,8 @@ from fastapi.exception_handlers import (
     request_validation_exception_handler,
     websocket_request_validation_exception_handler,
 )
-from starlette.types import Scope
+from starlette.types import Receive, Scope, Send
+from starlette.websockets import WebSocket
 
 #: the handlers `FastAPI()` registers itself: a user's own handler is any other one
 FASTAPI_DEFAULT_HANDLERS: frozenset[Any] = frozenset(
@@ -37,6 +38,16 @@ def dependency_exit_stack(scope: Scope) -> AsyncExitStack:
         f"FastAPI keeps its dependency exit stack under none of {DEPENDENCY_STACK_KEYS} in this version; "
         "fastapi-ws-reject cannot answer rejections here. Please report the FastAPI version."
     )
+
+
+def websocket_channels(websocket: WebSocket) -> tuple[Receive, Send]:
+    """The server's `receive` and `send` a Starlette `WebSocket` wraps (`_receive`, `_send` in every version)."""
+    return websocket._receive, websocket._send  # pyright: ignore[reportPrivateUsage]
+
+
+def set_websocket_channels(websocket: WebSocket, receive: Receive, send: Send) -> None:
+    """Put `receive` and `send` between a Starlette `WebSocket` and its server, keeping its state checks."""
+    websocket._receive, websocket._send = receive, send  # pyright: ignore[reportPrivateUsage]
 
 
 def effective_routes(routes: Sequence[Any]) -> Iterator[Any]:

@@ -1,7 +1,7 @@
 """The guards a `RejectingWebSocketRoute` checks before FastAPI solves its dependencies: the fast refusal.
 
 Chosen when the route is built: its leading dependencies that are library guards needing only the
-connection (a `Guard` called as `Guard.__call__`). FastAPI would call them first anyway, so checking them
+connection (a `Guard` whose `connection_only` says so). FastAPI would call them first anyway, so checking them
 earlier changes no order; it skips FastAPI's solving for a refused handshake. A passing guard's value is
 left for the guard to take when FastAPI calls it, so the endpoint still gets it and no check runs twice.
 """
@@ -18,11 +18,10 @@ from starlette.websockets import WebSocket
 from ._answering import answer, answer_rejections
 from ._compat import Dependant, dependency_calls
 from ._conversion import CONVERTED_EXCEPTIONS
+from ._watching import start_watch
 from .guards._check import CheckGuard
 from .guards.base import CHECKED_KEY, Guard
 from .policy import Policy
-
-_GUARD_CALL: Any = Guard.__dict__["__call__"]  # a subclass that defines its own takes other parameters
 
 
 def leading_guards(dependant: Dependant) -> tuple[Guard[Any], ...]:
@@ -46,10 +45,7 @@ def answers_itself(parameter: inspect.Parameter) -> bool:
 
 
 def _checks_the_connection_only(call: Any) -> TypeGuard[Guard[Any]]:
-    if isinstance(call, CheckGuard):
-        return call.standalone
-    kind: Any = call.__class__
-    return isinstance(call, Guard) and getattr(kind, "__call__", None) is _GUARD_CALL  # noqa: B004 - as FastAPI calls it
+    return isinstance(call, Guard) and call.connection_only
 
 
 def overridden(guards: tuple[Guard[Any], ...], dependency_overrides_provider: Any, scope: Scope) -> bool:
@@ -71,17 +67,23 @@ def guards_first(
             await app(scope, receive, send)
             return
         websocket = WebSocket(scope, receive, send)
+        watch = start_watch(scope, receive, send)
         checked: dict[Guard[Any], Any] = {}
         try:
-            for guard in guards:
-                checked[guard] = await guard.check(websocket)
-        except CONVERTED_EXCEPTIONS as exc:
-            await answer(websocket, exc, policy)
-            return
-        scope[CHECKED_KEY] = checked
-        try:
-            await app(scope, receive, send)
+            try:
+                for guard in guards:
+                    checked[guard] = await guard._admit(websocket)
+            except CONVERTED_EXCEPTIONS as exc:
+                await answer(websocket, exc, policy)
+                return
+            scope[CHECKED_KEY] = checked
+            if watch.armed:  # an expiry or a re-validation: the route talks through the watch
+                await app(scope, watch.receive, watch.send)
+            else:
+                watch.stop()
+                await app(scope, receive, send)
         finally:
             scope.pop(CHECKED_KEY, None)
+            watch.stop()
 
     return checking_guards_first

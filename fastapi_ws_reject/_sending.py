@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 import logging
+from contextvars import ContextVar
 
 from starlette.types import Scope, Send
-from starlette.websockets import WebSocket, WebSocketDisconnect, WebSocketState
+from starlette.websockets import WebSocketDisconnect, WebSocketState
 
 from .events import report
 from .policy import Policy, closes
 from .rejection import WebSocketRejection
-from .uvicorn_log_filter import denial_sent
 
 logger = logging.getLogger("fastapi_ws_reject")
 
@@ -22,9 +22,9 @@ FALLBACK_WARNING = (
 )
 CLIENT_GONE = "Client went away while %s %s was sent; nothing more to send."
 
+# Set in the task that sent a denial, for `uvicorn_log_filter` (uvicorn logs from that task after the app returns).
+denial_sent: ContextVar[bool] = ContextVar("fastapi_ws_reject_denial_sent", default=False)
 _warned_about_fallback = False
-#: subprotocols after which a client puts a token (`BearerTokenGuard` / `APIKeyGuard` add their own markers)
-CREDENTIAL_MARKERS = {"bearer", "apikey"}
 
 
 async def send_rejection(
@@ -56,17 +56,15 @@ async def send_rejection(
     report(scope, rejection, rejection.close_code if closing else None)
 
 
-async def close_socket(websocket: WebSocket, rejection: WebSocketRejection) -> None:
-    """Close an open socket from outside its endpoint (a guard that lost what it held), once, with the
-    rejection's close code; the endpoint's next `receive` ends with the client's answer to it."""
-    if websocket.application_state is WebSocketState.DISCONNECTED:
-        return
+async def close_accepted(scope: Scope, send: Send, rejection: WebSocketRejection) -> None:
+    """Close an accepted socket from outside its endpoint (an expiry, a lost slot) with the rejection's close
+    code and reason; a client already gone is no error."""
     try:
-        await _close(websocket.send, rejection)
+        await _close(send, rejection)
     except (OSError, WebSocketDisconnect):
         logger.debug(CLIENT_GONE, type(rejection).__name__, rejection.status_code)
         return
-    report(websocket.scope, rejection, rejection.close_code)
+    report(scope, rejection, rejection.close_code)
 
 
 async def _close(send: Send, rejection: WebSocketRejection) -> None:
@@ -81,13 +79,10 @@ async def _accept_then_close(scope: Scope, send: Send, rejection: WebSocketRejec
 
 
 def echoable_subprotocol(scope: Scope) -> str | None:
-    """The first offered subprotocol that is safe to send back: never an entry right after a credential
-    marker ("bearer", "apikey" or a credential guard's own), since that entry is a token."""
+    """The first offered subprotocol: safe to send back, since a client puts a token only after its marker
+    ("bearer", "apikey" or a credential guard's own), never first."""
     offered = scope.get("subprotocols") or ()
-    for index, name in enumerate(offered):
-        if index == 0 or offered[index - 1] not in CREDENTIAL_MARKERS:
-            return str(name)
-    return None
+    return str(offered[0]) if offered else None
 
 
 async def _deny(scope: Scope, send: Send, rejection: WebSocketRejection) -> None:

@@ -10,10 +10,11 @@ from collections.abc import Iterable
 from starlette.requests import HTTPConnection
 from starlette.routing import Match
 from starlette.types import ASGIApp, Receive, Scope, Send
-from starlette.websockets import WebSocket, WebSocketState
+from starlette.websockets import WebSocket
 
-from ._sending import send_rejection
-from .guards.base import AnyGuard, Guard
+from ._answering import refuse
+from ._watching import start_watch
+from .guards.base import AnyGuard, Guard, hold
 from .guards.composition import all_of
 from .policy import Policy, check_policy
 from .rejection import WebSocketRejection
@@ -73,31 +74,28 @@ class WebSocketGuardMiddleware:
             await self.app(scope, receive, send)
             return
         guard = self.guard
-        if isinstance(guard, Guard):
-            try:
-                await guard.check(HTTPConnection(scope))
-            except WebSocketRejection as refusal:
-                await send_rejection(scope, send, refusal, WebSocketState.CONNECTING, self.policy)
-                return
-        elif guard is not None:
-            # A WebSocket, so that a guard that loses what it holds (a Redis lease) can close the socket.
+        watch = start_watch(scope, receive, send)
+        try:
             async with contextlib.AsyncExitStack() as held:
                 try:
-                    await held.enter_async_context(guard.hold(WebSocket(scope, receive, send)))
+                    if isinstance(guard, Guard):
+                        await guard._admit(HTTPConnection(scope))
+                    elif guard is not None:
+                        await held.enter_async_context(hold(guard, WebSocket(scope, receive, send)))
+                    # After the guards, so that a refused client cannot probe which paths exist, and 404 probes
+                    # count toward a RateLimitGuard like any other handshake.
+                    if self.not_found and not _routed(scope):
+                        raise NOT_FOUND
                 except WebSocketRejection as refusal:
-                    await send_rejection(scope, send, refusal, WebSocketState.CONNECTING, self.policy)
+                    await refuse(scope, send, refusal, self.policy)
                     return
-                await self._route(scope, receive, send)
-            return
-        await self._route(scope, receive, send)
-
-    async def _route(self, scope: Scope, receive: Receive, send: Send) -> None:
-        # After the guards, so that a refused client cannot probe which paths exist, and 404 probes count
-        # toward a RateLimitGuard like any other handshake.
-        if self.not_found and not _routed(scope):
-            await send_rejection(scope, send, NOT_FOUND, WebSocketState.CONNECTING, self.policy)
-            return
-        await self.app(scope, receive, send)
+                if watch.armed:  # an expiry, a re-validation or a lease: the app talks through the watch
+                    await self.app(scope, watch.receive, watch.send)
+                else:
+                    watch.stop()
+                    await self.app(scope, receive, send)
+        finally:
+            watch.stop()
 
     def _applies(self, path: str) -> bool:
         return self.everywhere or (bool(self.include.match(path)) and not self.exclude.match(path))

@@ -13,14 +13,12 @@ for an app that neither accepts nor rejects, which the filter keeps).
 from __future__ import annotations
 
 import logging
-from contextvars import ContextVar
+
+from ._sending import denial_sent
 
 UVICORN_DENIAL_ERROR = "ASGI callable returned without completing handshake."
 #: the first uvicorn that no longer logs `UVICORN_DENIAL_ERROR` after a denial
 UVICORN_FIXED_IN = (0, 55)
-
-# Set in the task that sent a denial; uvicorn logs from that same task right after the app returns.
-denial_sent: ContextVar[bool] = ContextVar("fastapi_ws_reject_denial_sent", default=False)
 
 
 class UvicornDenialLogFilter(logging.Filter):

@@ -3,21 +3,25 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import functools
 import inspect
 from collections.abc import Awaitable, Callable
 from typing import Annotated, Any
 
 from fastapi import Depends, WebSocket
+from fastapi.concurrency import contextmanager_in_threadpool
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import HTTPConnection
 from starlette.types import Scope
 
 from .._answering import answer_rejections
 from .._callables import is_async_callable
+from .._compat import dependency_exit_stack
 from .._validation import check_seconds
 from ..policy import Policy
 from ..rejection import WebSocketRejection
+from ._pass_rule import passes
 from .base import Guard
 from .expiry import OnError, watch_after_handshake
 
@@ -29,7 +33,7 @@ _CONNECTION_TYPES = (WebSocket, HTTPConnection)  # what FastAPI injects on a web
 class CheckGuard(Guard[Any]):
     """Rejects the handshake unless `check` returns something truthy; its value is the check's.
 
-    A check that takes only the connection (or nothing) is `standalone`: the guard calls it itself, as any
+    A check that takes only the connection (or nothing) is `connection_only`: the guard calls it itself, as any
     `Guard` does, so it costs FastAPI no dependency of its own, a route served as built checks it before
     FastAPI's solving, and it works in `all_of` / `any_of` and the middleware. Through `Depends`, an
     override of the check in the serving app's `dependency_overrides` replaces it, as FastAPI would.
@@ -52,14 +56,15 @@ class CheckGuard(Guard[Any]):
     ) -> None:
         if not callable(check):
             raise TypeError(f"ws_guard takes a function or a guard, got {check!r}.")
+        _check_can_refuse(check, "ws_guard")
         self.call = check
         self.timeout = None if timeout is None else check_seconds("timeout", timeout)
         self.timeout_rejection = timeout_rejection or DEFAULT_TIMEOUT_REJECTION
         parameters = _parameters(check)
         self._check_parameters = list(parameters)
         self._connection_names = [name for name, p in parameters.items() if _is_connection(p.annotation)]
-        self.standalone = not _yields(check) and len(self._connection_names) == len(parameters)
-        if revalidate is not None and not self.standalone:
+        self.connection_only = not _yields(check) and len(self._connection_names) == len(parameters)
+        if revalidate is not None and not self.connection_only:
             raise TypeError(
                 f"revalidate= re-runs {self.name} with the handshake's connection only, but it takes FastAPI "
                 "parameters; make the check take just the connection (`websocket: WebSocket`) and read headers, "
@@ -83,7 +88,7 @@ class CheckGuard(Guard[Any]):
         return (self.rejection,) if self.timeout is None else (self.rejection, self.timeout_rejection)
 
     async def __call__(self, websocket: WebSocket, answers: None = None, **values: Any) -> Any:
-        if self.standalone:
+        if self.connection_only:
             return await super().__call__(websocket)
         if self.timeout is None:
             value = self._verdict(websocket, values["value"])
@@ -95,7 +100,7 @@ class CheckGuard(Guard[Any]):
         return value
 
     async def check(self, connection: HTTPConnection) -> Any:
-        if not self.standalone:
+        if not self.connection_only:
             raise TypeError(f"{self.name} takes FastAPI parameters; only Depends(...) on a route can run it.")
         return self._verdict(
             connection, await self._timed(connection, dict.fromkeys(self._connection_names, connection))
@@ -106,10 +111,12 @@ class CheckGuard(Guard[Any]):
         overrides: dict[Any, Any] | None = getattr(scope.get("app"), "dependency_overrides", None)
         return overrides.get(self.call) if overrides else None
 
-    async def _check_on_route(self, websocket: WebSocket) -> Any:
+    async def _check_on_route(self, connection: HTTPConnection) -> Any:
+        websocket = connection
         override = self.check_override(websocket.scope)
         if override is None:
             return await self.check(websocket)
+        _check_can_refuse(override, f"The override of {self.name}'s check")
         parameters = _parameters(override)
         names = [name for name, p in parameters.items() if _is_connection(p.annotation)]
         if len(names) != len(parameters):
@@ -118,10 +125,12 @@ class CheckGuard(Guard[Any]):
                 "cannot solve; override the guard itself (app.dependency_overrides[guard] = ...) instead."
             )
         arguments = dict.fromkeys(names, websocket)
-        return self._verdict(websocket, await self._timed(websocket, arguments, override))
+        if _yields(override):  # run as FastAPI runs a dependency with `yield`: its exit when the handshake ends
+            return self._verdict(websocket, await _entered(websocket, override, arguments), "The override")
+        return self._verdict(websocket, await self._timed(websocket, arguments, override), "The override")
 
-    def _verdict(self, connection: HTTPConnection, value: Any) -> Any:
-        if value:
+    def _verdict(self, connection: HTTPConnection, value: Any, source: str = "The check") -> Any:
+        if passes(value, f"{source} of {self.name}"):
             return value
         self.refuse(connection, "check refused")
 
@@ -141,7 +150,7 @@ class CheckGuard(Guard[Any]):
 
     def _signature_for_fastapi(self, parameters: dict[str, inspect.Parameter]) -> inspect.Signature:
         websocket = inspect.Parameter("websocket", inspect.Parameter.KEYWORD_ONLY, annotation=WebSocket)
-        if self.standalone:
+        if self.connection_only:
             return inspect.Signature([websocket])
         answers = inspect.Parameter("answers", inspect.Parameter.KEYWORD_ONLY, annotation=_ANSWERS)
         if self.timeout is None:
@@ -161,6 +170,24 @@ class CheckGuard(Guard[Any]):
             raise TypeError("timeout= needs a check without a parameter named `answers`; rename it.")
         own = [p.replace(kind=p.KEYWORD_ONLY) for p in parameters.values()]
         return inspect.Signature([answers, *own] if "websocket" in parameters else [answers, websocket, *own])
+
+
+async def _entered(connection: HTTPConnection, function: Callable[..., Any], arguments: dict[str, Any]) -> Any:
+    stack = dependency_exit_stack(connection.scope)
+    call_method = getattr(type(function), "__call__", None)  # noqa: B004 - the class's, as FastAPI reads it
+    if inspect.isasyncgenfunction(function) or inspect.isasyncgenfunction(call_method):
+        return await stack.enter_async_context(contextlib.asynccontextmanager(function)(**arguments))
+    entered = contextmanager_in_threadpool(contextlib.contextmanager(function)(**arguments))
+    return await stack.enter_async_context(entered)
+
+
+def _check_can_refuse(check: Callable[..., Any], source: str) -> None:
+    # A class's instance is true unless the class says otherwise: such a check would let everyone in.
+    if inspect.isclass(check) and not any(hasattr(check, name) for name in ("__bool__", "__len__")):
+        raise TypeError(
+            f"{source} is the class {check.__name__}, whose instances are always true, so it could never refuse; "
+            "give it a __bool__ (False refuses), or make the check a function that returns a value or None."
+        )
 
 
 def _parameters(check: Callable[..., Any]) -> dict[str, inspect.Parameter]:

@@ -24,10 +24,17 @@ UNCHECKED: Any = object()
 
 
 class _GuardBase(Generic[T]):
+    #: what the guard needs: True for the connection only, so every placement (`Depends`, `all_of` / `any_of`,
+    #: the middleware, a route's check before FastAPI's solving) can run it; False when FastAPI must solve
+    #: parameters for it (a subclass whose own `__call__` takes them, unless it says otherwise)
+    connection_only: bool = True
     #: the answer when the check fails; `make_rejection()` gives each guard's default
     rejection: WebSocketRejection
     #: how that answer is sent before accept ("http", "close", "auto"); None leaves it to the route or app
     policy: Policy | None
+    #: seconds the check may take before the guard answers `timeout_rejection` (None: the guard sets no limit;
+    #: a re-validation then may take one `revalidate` period)
+    timeout: float | None = None
     #: seconds between re-runs of the check while the socket is open (None: checked at the handshake only)
     revalidate: float | None = None
     #: a re-validation that raises (not a refusal) is logged, then "keep"s the socket or "close"s it with 1011
@@ -66,9 +73,19 @@ class _GuardBase(Generic[T]):
         self.on_error = check_on_error(on_error)
         self.expiry_rejection = expiry_rejection or EXPIRY_REJECTION
 
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        if "__call__" in vars(cls) and "connection_only" not in vars(cls):
+            cls.connection_only = False  # its own `__call__` takes what FastAPI solves
+
     @property
     def name(self) -> str:
         return type(self).__name__
+
+    @property
+    def reads_cookies(self) -> bool:
+        """Whether the guard reads cookies (a cookie credential): never beside an `OriginGuard` that allows "*"."""
+        return False
 
     def make_rejection(self) -> WebSocketRejection:
         """The rejection used when none is given: 403 unless the guard says otherwise."""
@@ -110,17 +127,25 @@ class Guard(_GuardBase[T], ABC):
     ```
     """
 
+    connection_only = True  # its `__call__` takes the connection only
+
     async def __call__(self, websocket: WebSocket) -> T:
         answer_from_here(websocket)
         value = checked_value(self, websocket)
         if value is UNCHECKED:
-            value = await self._check_on_route(websocket)
-        watch_after_handshake(self, websocket, value)
+            value = await self._admit(websocket, on_route=True)
         return value
 
-    async def _check_on_route(self, websocket: WebSocket) -> T:
+    async def _admit(self, connection: HTTPConnection, *, on_route: bool = False) -> T:
+        """The guard's value for this handshake, and what every placement does with it: an expiry already past
+        refuses, an expiry to come or `revalidate=` watches the socket. `on_route`: as FastAPI's call checks."""
+        value = await (self._check_on_route(connection) if on_route else self.check(connection))
+        watch_after_handshake(self, connection, value)
+        return value
+
+    async def _check_on_route(self, connection: HTTPConnection) -> T:
         """What FastAPI's call of the guard checks: `check` (a `ws_guard` puts an override of its check first)."""
-        return await self.check(websocket)
+        return await self.check(connection)
 
     @abstractmethod
     async def check(self, connection: HTTPConnection) -> T:
@@ -149,9 +174,11 @@ class HoldingGuard(_GuardBase[T], ABC):
     dependency with `yield`.
     """
 
+    connection_only = True  # its `__call__` takes the connection only
+
     async def __call__(self, websocket: WebSocket) -> AsyncIterator[T]:
         answer_from_here(websocket)
-        async with self.hold(websocket) as value:
+        async with hold(self, websocket) as value:
             yield value
 
     @abstractmethod
@@ -162,16 +189,29 @@ class HoldingGuard(_GuardBase[T], ABC):
 AnyGuard = Guard[Any] | HoldingGuard[Any]
 
 
-def hold(guard: AnyGuard, connection: HTTPConnection) -> contextlib.AbstractAsyncContextManager[Any]:
-    """Either kind of guard as a context manager: the way composition and the middleware use them."""
+def hold(
+    guard: AnyGuard, connection: HTTPConnection, *, on_route: bool = False, watched: bool = True
+) -> contextlib.AbstractAsyncContextManager[Any]:
+    """Either kind of guard as a context manager, admitted as every placement admits it (an expiry watched,
+    unless not `watched`): the way `Depends`, composition and the middleware use them."""
     if isinstance(guard, HoldingGuard):
-        return guard.hold(connection)
-    return _checked(guard, connection)
+        return _held(guard, connection, watched)
+    return _checked(guard, connection, on_route, watched)
 
 
 @contextlib.asynccontextmanager
-async def _checked(guard: Guard[Any], connection: HTTPConnection) -> AsyncGenerator[Any, None]:
-    yield await guard.check(connection)
+async def _held(guard: HoldingGuard[Any], connection: HTTPConnection, watched: bool) -> AsyncGenerator[Any, None]:
+    async with guard.hold(connection) as value:
+        if watched:
+            watch_after_handshake(guard, connection, value)
+        yield value
+
+
+@contextlib.asynccontextmanager
+async def _checked(
+    guard: Guard[Any], connection: HTTPConnection, on_route: bool, watched: bool
+) -> AsyncGenerator[Any, None]:
+    yield await (guard._admit(connection, on_route=on_route) if watched else guard.check(connection))
 
 
 def checked_value(guard: Guard[T], websocket: WebSocket) -> T:

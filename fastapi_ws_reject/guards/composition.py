@@ -47,8 +47,7 @@ def _composable(name: str, guards: tuple[Any, ...]) -> tuple[AnyGuard, ...]:
                 f"{name}() composes guards (OriginGuard, BearerTokenGuard, RateLimitGuard, ws_guard(check)...), "
                 f"got {guard!r}; wrap a plain function in ws_guard(...) first."
             )
-        standalone = getattr(guard, "standalone", True)
-        if not standalone:
+        if not guard.connection_only:
             raise TypeError(
                 f"{name}() cannot run {guard.name}: its check takes FastAPI parameters that only a route can "
                 "solve; give it to the route with Depends(...) instead, or make the check take only the connection."
@@ -65,7 +64,7 @@ def _check_safe(guards: tuple[AnyGuard, ...]) -> None:
     from .origin import OriginGuard
 
     any_origin = any(isinstance(guard, OriginGuard) and guard.any_origin for guard in guards)
-    if any_origin and any(getattr(guard, "reads_cookies", False) for guard in guards):
+    if any_origin and any(guard.reads_cookies for guard in guards):
         raise ValueError(
             "An OriginGuard that allows '*' beside a guard that reads cookies lets any site use your users' "
             "cookies (Cross-Site WebSocket Hijacking); list your origins instead of '*'."
@@ -82,7 +81,7 @@ class _Composite:
 
     @property
     def reads_cookies(self) -> bool:
-        return any(getattr(guard, "reads_cookies", False) for guard in self.guards)
+        return any(guard.reads_cookies for guard in self.guards)
 
     @property
     def rejections(self) -> tuple[WebSocketRejection, ...]:
@@ -90,16 +89,20 @@ class _Composite:
 
 
 @contextlib.asynccontextmanager
-async def _all(guards: tuple[AnyGuard, ...], connection: HTTPConnection) -> AsyncGenerator[tuple[Any, ...], None]:
+async def _all(
+    guards: tuple[AnyGuard, ...], connection: HTTPConnection, on_route: bool = False
+) -> AsyncGenerator[tuple[Any, ...], None]:
     async with contextlib.AsyncExitStack() as held:
-        yield tuple([await held.enter_async_context(hold(guard, connection)) for guard in guards])
+        yield tuple([await held.enter_async_context(hold(guard, connection, on_route=on_route)) for guard in guards])
 
 
 @contextlib.asynccontextmanager
-async def _any(guards: tuple[AnyGuard, ...], connection: HTTPConnection) -> AsyncGenerator[Any, None]:
+async def _any(
+    guards: tuple[AnyGuard, ...], connection: HTTPConnection, on_route: bool = False, watched: bool = True
+) -> AsyncGenerator[Any, None]:
     first: WebSocketRejection | None = None
     for guard in guards:
-        held = hold(guard, connection)
+        held = hold(guard, connection, on_route=on_route, watched=watched)
         try:
             value = await held.__aenter__()
         except WebSocketRejection as refusal:
@@ -131,6 +134,14 @@ class _AllOf(_Composite, Guard[tuple[Any, ...]]):
             values.append(await guard.check(connection))
         return tuple(values)
 
+    async def _admit(self, connection: HTTPConnection, *, on_route: bool = False) -> tuple[Any, ...]:
+        # Each member admitted as itself: its expiry and re-validation watched, as with Depends(member).
+        values: list[Any] = []
+        for guard in self.guards:
+            assert isinstance(guard, Guard)
+            values.append(await guard._admit(connection, on_route=on_route))
+        return tuple(values)
+
 
 class _AnyOf(_Composite, Guard[Any]):
     label = "any_of"
@@ -140,7 +151,11 @@ class _AnyOf(_Composite, Guard[Any]):
         super().__init__(rejection=guards[0].rejection)
 
     async def check(self, connection: HTTPConnection) -> Any:
-        async with _any(self.guards, connection) as value:
+        async with _any(self.guards, connection, watched=False) as value:
+            return value
+
+    async def _admit(self, connection: HTTPConnection, *, on_route: bool = False) -> Any:
+        async with _any(self.guards, connection, on_route) as value:  # the member that passes is watched
             return value
 
 
@@ -152,7 +167,7 @@ class _HoldingAllOf(_Composite, HoldingGuard[tuple[Any, ...]]):
         super().__init__(rejection=guards[0].rejection)
 
     def hold(self, connection: HTTPConnection) -> contextlib.AbstractAsyncContextManager[tuple[Any, ...]]:
-        return _all(self.guards, connection)
+        return _all(self.guards, connection)  # each member watched as itself
 
 
 class _HoldingAnyOf(_Composite, HoldingGuard[Any]):

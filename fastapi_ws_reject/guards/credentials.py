@@ -13,15 +13,15 @@ import inspect
 from collections.abc import Awaitable, Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Generic, Literal, TypeVar
+from typing import Generic, Literal, TypeVar, cast
 
 from starlette.requests import HTTPConnection
 
-from .._sending import CREDENTIAL_MARKERS
 from ..policy import Policy
 from ..rejection import WebSocketRejection
+from ._pass_rule import passes
 from .base import Guard
-from .expiry import OnError, has_expired
+from .expiry import OnError, expiry_of, has_expired
 from .subprotocols import offered_subprotocols
 
 P = TypeVar("P")
@@ -107,7 +107,6 @@ class _CredentialGuard(Guard[Authenticated[P]]):
         self.query = query or self.query
         self.cookie = cookie or self.cookie
         self.subprotocol_marker = subprotocol_marker or self.subprotocol_marker
-        CREDENTIAL_MARKERS.add(self.subprotocol_marker)
         self.accept_subprotocols: tuple[str, ...] = tuple(accept_subprotocols)
         self.realm = realm
         super().__init__(
@@ -138,15 +137,14 @@ class _CredentialGuard(Guard[Authenticated[P]]):
         credential, source = found
         verified = self.verify(credential)
         principal: P | None = await verified if inspect.isawaitable(verified) else verified
-        if not principal:
-            # One rule for verifiers, as for ws_guard: a falsy answer (None, False, 0, "") refuses.
+        if principal is None or not passes(principal, f"{self.name}'s verify"):
             self.refuse(connection, f"invalid {self.scheme} credential from {source}", self._invalid)
-        expires_at = getattr(principal, "expires_at", None)
+        expires_at = expiry_of(principal) if isinstance(principal, Mapping) else getattr(principal, "expires_at", None)
         if has_expired(expires_at):
             # RFC 6750 section 3.1: an expired token is an invalid_token.
             self.refuse(connection, f"expired {self.scheme} credential from {source}", self._invalid)
         subprotocol = self._subprotocol(connection) if source == "subprotocol" else None
-        return Authenticated(principal, source, subprotocol, expires_at)
+        return Authenticated(cast(P, principal), source, subprotocol, expires_at)  # type: ignore[redundant-cast]
 
     def _credential(self, connection: HTTPConnection) -> tuple[str, Source] | None:
         for source in self.sources:

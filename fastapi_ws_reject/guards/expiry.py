@@ -4,10 +4,11 @@ A guard's value may carry `expires_at` (an aware `datetime` or a Unix time): `Au
 the credential guards, or any object a `ws_guard` check returns. A guard with `revalidate=` seconds runs its
 check again while the socket is open, on a copy of the handshake's scope (its headers, query and cookies).
 
-Each socket that needs it gets one `_Watch`, kept in its scope and stopped when FastAPI unwinds the
-handshake's dependencies (however the socket ends): an `asyncio` timer handle for the expiry, one per
-re-validating guard, and a task only while a close or a re-validation is running. A socket whose guards set
-neither has nothing scheduled.
+Each socket that needs it gets one `_Expiry` on the socket's watch (`_watching.SocketWatch`), which every
+placement starts and stops the same way (a route's dependency, `all_of` / `any_of`, the middleware): an
+`asyncio` timer handle for the expiry, one per re-validating guard, and a task only while a close or a
+re-validation is running. A socket whose guards set neither has nothing scheduled. A re-validation that
+does not answer within its period is an error, which `on_error` decides like any other.
 """
 
 from __future__ import annotations
@@ -16,16 +17,15 @@ import asyncio
 import logging
 import math
 import time
-from collections.abc import Coroutine
+from collections.abc import Mapping
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, Literal
 
 from starlette.requests import HTTPConnection
-from starlette.websockets import WebSocket, WebSocketState
+from starlette.websockets import WebSocket
 
-from .._compat import dependency_exit_stack
-from .._sending import close_socket
 from .._validation import check_seconds
+from .._watching import SocketWatch, socket_watch
 from ..events import escape
 from ..rejection import WebSocketRejection
 
@@ -41,10 +41,12 @@ EXPIRY_REJECTION = WebSocketRejection(401, "credential expired")
 #: the close of a socket whose re-validation raised, with `on_error="close"`: 1011 (RFC 6455 section 7.4.1)
 ERROR_REJECTION = WebSocketRejection(500, close_code=1011, reason="re-validation failed")
 REVALIDATION_ERROR_LOG = "Re-validation of websocket %s by %s raised %s; %s the socket"  # path, guard, type, action
+#: the keys of a mapping value (a decoded JWT's claims, a session dict) read for its expiry, in this order
+EXPIRY_KEYS = ("expires_at", "exp")
 EXPIRED = "credential expired"
 # How often a timer that fell due before the endpoint accepted looks again: the close waits for the accept.
 _ACCEPT_POLL = 0.05
-_KEY = "fastapi_ws_reject.watch"
+_KEY = "fastapi_ws_reject.expiry"
 
 
 def remaining(websocket: WebSocket) -> float | None:
@@ -54,10 +56,10 @@ def remaining(websocket: WebSocket) -> float | None:
     await websocket.send_json({"expires_in": remaining(websocket)})
     ```
     """
-    watch: _Watch | None = websocket.scope.get(_KEY)
-    if watch is None or watch.handle is None:
+    expiry: _Expiry | None = websocket.scope.get(_KEY)
+    if expiry is None or expiry.handle is None:
         return None
-    return max(0.0, watch.handle.when() - watch.loop.time())
+    return max(0.0, expiry.handle.when() - expiry.watch.loop.time())
 
 
 def extend(websocket: WebSocket, expires_at: datetime | float | None) -> None:
@@ -75,12 +77,12 @@ def extend(websocket: WebSocket, expires_at: datetime | float | None) -> None:
     socket of a FastAPI websocket route while its endpoint runs, with or without a guard that set an expiry.
     """
     expires = unix_time(expires_at)
-    watch: _Watch | None = websocket.scope.get(_KEY)
-    if watch is None:
+    expiry: _Expiry | None = websocket.scope.get(_KEY)
+    if expiry is None:
         if expires is None:
             return
-        watch = _watch_of(websocket, EXPIRY_REJECTION, "extend")
-    watch.expire_at(expires, replace=True)
+        expiry = _expiry_of(websocket, EXPIRY_REJECTION, "extend")
+    expiry.expire_at(expires, replace=True)
 
 
 def check_revalidate(revalidate: object) -> float | None:
@@ -116,7 +118,14 @@ def unix_time(expires_at: object) -> float | None:
 
 
 def expiry_of(value: Any) -> float | None:
-    """The Unix time a guard's value expires at: its `expires_at` attribute, when it has one."""
+    """The Unix time a guard's value expires at: its `expires_at` attribute, or in a mapping (the claims a JWT
+    decoder returns) its `expires_at` or `exp` key, when it has one."""
+    if isinstance(value, Mapping):
+        claims: Mapping[Any, Any] = value  # pyright: ignore[reportUnknownVariableType]
+        for key in EXPIRY_KEYS:
+            if key in claims:
+                return unix_time(claims[key])
+        return None
     return unix_time(getattr(value, "expires_at", None))
 
 
@@ -125,44 +134,42 @@ def has_expired(expires_at: object) -> bool:
     return expires is not None and expires <= time.time()
 
 
-def watch_after_handshake(guard: _GuardBase[Any], websocket: WebSocket, value: Any) -> None:
-    """What `Guard.__call__` runs once the check passed: refuse an expiry already past, else schedule
-    the socket's expiry close and the guard's re-validation; nothing at all when neither is set."""
+def watch_after_handshake(guard: _GuardBase[Any], connection: HTTPConnection, value: Any) -> None:
+    """What every placement runs once a guard's check passed: refuse an expiry already past, else schedule the
+    socket's expiry close and the guard's re-validation; nothing at all when neither is set."""
     expires = expiry_of(value)
     if expires is None and guard.revalidate is None:
         return
     if expires is not None and expires <= time.time():
-        guard.refuse(websocket, EXPIRED)
+        guard.refuse(connection, EXPIRED)
     # The handshake's data as it was, copied before the watch is kept in the scope: the copy must not hold it.
-    handshake = HTTPConnection(dict(websocket.scope)) if guard.revalidate is not None else None
-    watch = _watch_of(websocket, guard.expiry_rejection, guard.name)
+    handshake = HTTPConnection(dict(connection.scope)) if guard.revalidate is not None else None
+    expiry = _expiry_of(connection, guard.expiry_rejection, guard.name)
     if expires is not None:
-        watch.expire_at(expires, replace=False, rejection=guard.expiry_rejection, guard=guard.name)
+        expiry.expire_at(expires, replace=False, rejection=guard.expiry_rejection, guard=guard.name)
     if guard.revalidate is not None and handshake is not None:
-        watch.revalidate(guard, handshake, guard.revalidate)
+        expiry.revalidate(guard, handshake, guard.revalidate)
 
 
-def _watch_of(websocket: WebSocket, rejection: WebSocketRejection, guard: str) -> _Watch:
-    watch: _Watch | None = websocket.scope.get(_KEY)
-    if watch is None:
-        watch = websocket.scope[_KEY] = _Watch(websocket, rejection, guard)
-        dependency_exit_stack(websocket.scope).callback(watch.stop)
-    return watch
+def _expiry_of(connection: HTTPConnection, rejection: WebSocketRejection, guard: str) -> _Expiry:
+    expiry: _Expiry | None = connection.scope.get(_KEY)
+    if expiry is None:
+        watch = socket_watch(connection)
+        expiry = connection.scope[_KEY] = _Expiry(watch, rejection, guard)
+        watch.on_stop(expiry.stop)
+    return expiry
 
 
-class _Watch:
-    """One socket's timers: its expiry close, its re-validations, and the task running either right now."""
+class _Expiry:
+    """One socket's expiry close and re-validations, on its watch."""
 
-    # Slots, and the lists made only when needed: ten thousand open sockets hold ten thousand of these.
-    __slots__ = ("websocket", "loop", "rejection", "guard", "handle", "checks", "tasks")
+    __slots__ = ("watch", "rejection", "guard", "handle", "checks")
 
-    def __init__(self, websocket: WebSocket, rejection: WebSocketRejection, guard: str) -> None:
-        self.websocket = websocket
-        self.loop = asyncio.get_running_loop()
+    def __init__(self, watch: SocketWatch, rejection: WebSocketRejection, guard: str) -> None:
+        self.watch = watch
         self.rejection, self.guard = rejection, guard  # the expiry close, and the guard it is reported as
         self.handle: asyncio.TimerHandle | None = None
         self.checks: list[asyncio.TimerHandle] | None = None
-        self.tasks: set[asyncio.Task[None]] | None = None
 
     def expire_at(
         self,
@@ -178,45 +185,48 @@ class _Watch:
                 self.handle.cancel()
                 self.handle = None
             return
-        when = self.loop.time() + (expires - time.time())
+        loop = self.watch.loop
+        when = loop.time() + (expires - time.time())
         if self.handle is not None:
             if not replace and self.handle.when() <= when:
                 return
             self.handle.cancel()
         if rejection is not None:
             self.rejection, self.guard = rejection, guard
-        self.handle = self.loop.call_at(when, self._expire)
+        self.handle = loop.call_at(when, self._expire)
 
     def _expire(self) -> None:
-        state = self.websocket.application_state
-        if state is WebSocketState.CONNECTING:
-            self.handle = self.loop.call_later(_ACCEPT_POLL, self._expire)
+        watch = self.watch
+        if not watch.accepted and not watch.ended:
+            self.handle = watch.loop.call_later(_ACCEPT_POLL, self._expire)
             return
         self.handle = None
-        if state is WebSocketState.CONNECTED:
-            self._spawn(close_socket(self.websocket, self.rejection._refusal(self.guard, EXPIRED)))
+        watch.close_soon(self.rejection._refusal(self.guard, EXPIRED))
 
     def revalidate(self, guard: _GuardBase[Any], connection: HTTPConnection, every: float) -> None:
         if self.checks is None:
             self.checks = []
         index = len(self.checks)
-        self.checks.append(self.loop.call_later(every, self._start_check, guard, connection, every, index))
+        self.checks.append(self.watch.loop.call_later(every, self._start_check, guard, connection, every, index))
 
     def _start_check(self, guard: _GuardBase[Any], connection: HTTPConnection, every: float, index: int) -> None:
-        self._spawn(self._check(guard, connection, every, index))
+        self.watch.spawn(self._check(guard, connection, every, index))
 
     async def _check(self, guard: _GuardBase[Any], connection: HTTPConnection, every: float, index: int) -> None:
-        state = self.websocket.application_state
-        if state is WebSocketState.CONNECTED:
+        watch = self.watch
+        if watch.open:
             try:
-                value = await guard.check(connection)  # type: ignore[attr-defined]
+                # A check that hangs would leave its ban unenforced: unless the guard times it itself, one period
+                # is as long as it may take.
+                deadline = None if guard.timeout is not None else every
+                value = await asyncio.wait_for(guard.check(connection), deadline)  # type: ignore[attr-defined]
                 # `value` comes through the ignore above (a _GuardBase declares no `check`): Unknown to pyright.
-                if has_expired(getattr(value, "expires_at", None)):  # pyright: ignore[reportUnknownArgumentType]
+                if has_expired(expiry_of(value)):  # pyright: ignore[reportUnknownArgumentType]
                     guard.refuse(connection, EXPIRED, guard.expiry_rejection)
             except WebSocketRejection as refusal:
                 # The close is a task of its own, and the refusal loses its traceback: what a server or an idle
                 # worker thread keeps of a cancelled task or a sync check's exception then holds no watch.
-                self._spawn(close_socket(self.websocket, refusal.with_traceback(None)))
+                watch.close_soon(refusal.with_traceback(None))
                 return
             except Exception as exc:  # not hidden: logged, then `on_error` decides, as documented
                 exc.with_traceback(None)
@@ -225,27 +235,17 @@ class _Watch:
                 action = "closing" if closing else "keeping"
                 _logger.warning(REVALIDATION_ERROR_LOG, path, guard.name, type(exc).__name__, action)
                 if closing:
-                    self._spawn(close_socket(self.websocket, ERROR_REJECTION._refusal(guard.name, type(exc).__name__)))
+                    watch.close_soon(ERROR_REJECTION._refusal(guard.name, type(exc).__name__))
                     return
-        elif state is not WebSocketState.CONNECTING:
+        elif watch.accepted or watch.ended:
             return
         assert self.checks is not None
-        self.checks[index] = self.loop.call_later(every, self._start_check, guard, connection, every, index)
-
-    def _spawn(self, work: Coroutine[Any, Any, None]) -> None:
-        task = self.loop.create_task(work)
-        if self.tasks is None:
-            self.tasks = set()
-        self.tasks.add(task)
-        task.add_done_callback(self.tasks.discard)
+        self.checks[index] = watch.loop.call_later(every, self._start_check, guard, connection, every, index)
 
     def stop(self) -> None:
-        """The socket ended: nothing scheduled for it may run."""
         if self.handle is not None:
             self.handle.cancel()
             self.handle = None
         for handle in self.checks or ():
             handle.cancel()
-        for task in list(self.tasks or ()):
-            task.cancel()
-        self.websocket.scope.pop(_KEY, None)
+        self.watch.scope.pop(_KEY, None)

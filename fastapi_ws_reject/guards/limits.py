@@ -15,10 +15,9 @@ from typing import Protocol
 
 import anyio
 from starlette.requests import HTTPConnection
-from starlette.websockets import WebSocket
 
-from .._sending import close_socket
 from .._validation import check_seconds
+from .._watching import SocketWatch, socket_watch
 from ..policy import Policy
 from ..rejection import WebSocketRejection
 from ._addresses import address
@@ -232,15 +231,16 @@ class ConnectionLimitGuard(_Limit, HoldingGuard[str]):
         # A backend that can lose a lease while the socket lives (Redis, after a failover or a long outage)
         # says so through `watch`; the socket then closes with this limit's close code (4429).
         watch = getattr(self.backend, "watch", None)
-        if watch is None or not isinstance(connection, WebSocket):
+        if watch is None:
             return None
-        return asyncio.get_running_loop().create_task(self._close_when_lost(watch, slot, lease, connection))
+        socket = socket_watch(connection)
+        return socket.spawn(self._close_when_lost(watch, slot, lease, socket))
 
     async def _close_when_lost(
-        self, watch: Callable[[str, Hashable], Awaitable[None]], slot: str, lease: Hashable, websocket: WebSocket
+        self, watch: Callable[[str, Hashable], Awaitable[None]], slot: str, lease: Hashable, socket: SocketWatch
     ) -> None:
         await watch(slot, lease)
-        await close_socket(websocket, self.rejection._refusal(self.name, "connection slot lost"))
+        await socket.close(self.rejection._refusal(self.name, "connection slot lost"))
 
 
 @lru_cache(maxsize=256)

@@ -8,8 +8,8 @@ from typing import Annotated
 from fastapi import Depends, FastAPI, WebSocket, WebSocketDisconnect
 
 from fastapi_ws_reject import RejectingRouter, WebSocketRejection, ws_guard
+from fastapi_ws_reject._watching import SocketWatch
 from fastapi_ws_reject.guards import Authenticated, BearerTokenGuard
-from fastapi_ws_reject.guards.expiry import _Watch
 
 CLOSED_ROOMS: set[str] = set()
 
@@ -70,5 +70,5 @@ async def scheduled() -> dict[str, int]:
     """What is still scheduled in this process: the sockets' watches (a timer not cancelled keeps its watch
     alive until it fires) and the running tasks."""
     gc.collect()
-    watches = sum(isinstance(thing, _Watch) for thing in gc.get_objects())
+    watches = sum(isinstance(thing, SocketWatch) for thing in gc.get_objects())
     return {"watches": watches, "tasks": len(asyncio.all_tasks())}

@@ -1,6 +1,7 @@
 """Pins for every FastAPI and Starlette name outside their public API (all in `_compat.py`): when one moves,
 the test named after it fails and says what moved."""
 
+import asyncio
 from contextlib import AsyncExitStack
 from typing import Annotated, Any
 
@@ -18,6 +19,8 @@ from fastapi_ws_reject._compat import (
     dependency_exit_stack,
     effective_routes,
     middleware_arguments,
+    set_websocket_channels,
+    websocket_channels,
 )
 
 
@@ -119,4 +122,26 @@ def test_middleware_arguments_are_read_back_as_given() -> None:
     (middleware,) = app.user_middleware
     assert middleware_arguments(middleware) == ((), {"not_found": True, "include": ["/ws/*"]}), (
         "Starlette's Middleware no longer keeps add_middleware's arguments as args/kwargs (or options)."
+    )
+
+
+def test_a_websockets_channels_are_the_servers_and_can_be_replaced() -> None:
+    async def receive() -> dict[str, str]:
+        return {"type": "websocket.connect"}
+
+    async def send(message: object) -> None:
+        sent.append(message)
+
+    async def other_send(message: object) -> None:
+        sent.append(("through the watch", message))
+
+    sent: list[object] = []
+    websocket = WebSocket({"type": "websocket", "path": "/", "headers": []}, receive, send)
+    assert websocket_channels(websocket) == (receive, send), (
+        "Starlette's WebSocket no longer keeps the server's receive and send as _receive and _send."
+    )
+    set_websocket_channels(websocket, receive, other_send)
+    asyncio.run(websocket.send({"type": "websocket.accept"}))
+    assert sent == [("through the watch", {"type": "websocket.accept"})], (
+        "Starlette's WebSocket.send no longer sends through _send."
     )

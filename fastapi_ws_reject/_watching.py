@@ -1,0 +1,178 @@
+"""Watching a socket that was let in: the library's own close of it, and what the endpoint sees after that.
+
+Every placement watches a socket the same way. A `SocketWatch` stands between the app and the server for one
+handshake: it sees what the app sends (has it accepted, has it ended), closes the socket when a guard says so
+(an expiry, a re-validation, a lost connection slot), and from then on gives the endpoint what a client's
+close would: its next `receive` is a `websocket.disconnect` with the library's code, even while the client keeps
+sending (a client that ignores the close frame must not keep the endpoint busy), a `send` raises
+`WebSocketDisconnect` with that code, and its own close is a no-op. The timers and tasks scheduled for the socket
+stop with the handshake, however it ends.
+
+A route's dependency puts the watch between its `WebSocket` and the server (through `_compat`), and FastAPI's
+dependency exit stack stops it; the middleware wraps the app's `receive` and `send` itself and stops it when the
+app returns. The watch lives in the handshake's scope only while the handshake lasts.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable, Coroutine
+from typing import Any
+
+from starlette.requests import HTTPConnection
+from starlette.types import Message, Receive, Scope, Send
+from starlette.websockets import WebSocket, WebSocketDisconnect, WebSocketState
+
+from ._compat import dependency_exit_stack, set_websocket_channels, websocket_channels
+from ._sending import close_accepted
+from .rejection import WebSocketRejection
+
+_KEY = "fastapi_ws_reject.watch"
+
+
+class SocketWatch:
+    """One handshake's channels, its close by the library, and the work scheduled for it."""
+
+    # Slots, and the containers made only when needed: ten thousand open sockets hold ten thousand of these.
+    __slots__ = (
+        "scope",
+        "loop",
+        "server_receive",
+        "server_send",
+        "accepted",
+        "ended",
+        "closing",
+        "_closed",
+        "tasks",
+        "stops",
+    )
+
+    def __init__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        self.scope = scope
+        self.loop = asyncio.get_running_loop()
+        self.server_receive, self.server_send = receive, send
+        self.accepted = False  # the app sent `websocket.accept`
+        self.ended = False  # the app closed the socket or answered with a response
+        self.closing: WebSocketRejection | None = None  # the library's close, once sent
+        self._closed: asyncio.Future[None] | None = None
+        self.tasks: set[asyncio.Task[None]] | None = None
+        self.stops: list[Callable[[], object]] | None = None
+
+    @property
+    def armed(self) -> bool:
+        """Something may close the socket from outside the endpoint: a timer, a task."""
+        return bool(self.stops or self.tasks)
+
+    @property
+    def open(self) -> bool:
+        """Accepted, and closed by nobody yet."""
+        return self.accepted and not self.ended and self.closing is None
+
+    async def receive(self) -> Message:
+        if self.closing is None and self.accepted and self.armed:
+            if self._closed is None:
+                self._closed = self.loop.create_future()
+            receiving = asyncio.ensure_future(self.server_receive())
+            try:
+                await asyncio.wait((receiving, self._closed), return_when=asyncio.FIRST_COMPLETED)
+            finally:
+                if not receiving.done():
+                    receiving.cancel()
+            if not receiving.cancelled() and self.closing is None:
+                return receiving.result()
+        if self.closing is not None:
+            return {"type": "websocket.disconnect", "code": self.closing.close_code, "reason": self.closing.reason}
+        return await self.server_receive()
+
+    async def send(self, message: Message) -> None:
+        if self.closing is not None:
+            if message["type"] == "websocket.close":
+                return  # the library closed it already: closing again is what the endpoint meant
+            raise WebSocketDisconnect(self.closing.close_code, self.closing.reason)
+        kind = message["type"]
+        if kind == "websocket.accept":
+            self.accepted = True
+        elif kind in ("websocket.close", "websocket.http.response.start"):
+            self.ended = True
+        await self.server_send(message)
+
+    async def close(self, rejection: WebSocketRejection) -> None:
+        """Close the open socket with `rejection`'s close code and reason, once; nothing if it is not open."""
+        if not self.open:
+            return
+        self.closing = rejection
+        try:
+            await close_accepted(self.scope, self.server_send, rejection)
+        finally:
+            # Only now stop waiting on the server: granian drops a connection whose receive is cancelled before
+            # the close frame went out.
+            if self._closed is not None and not self._closed.done():
+                self._closed.set_result(None)
+
+    def spawn(self, work: Coroutine[Any, Any, None]) -> asyncio.Task[None]:
+        """Run `work` as a task of this socket's, cancelled when the handshake ends."""
+        task = self.loop.create_task(work)
+        if self.tasks is None:
+            self.tasks = set()
+        self.tasks.add(task)
+        task.add_done_callback(self.tasks.discard)
+        return task
+
+    def close_soon(self, rejection: WebSocketRejection) -> None:
+        """`close` from a timer or a callback: in a task of this socket's."""
+        self.spawn(self.close(rejection))
+
+    def on_stop(self, stop: Callable[[], object]) -> None:
+        """Call `stop` when the handshake ends (a timer's `cancel`)."""
+        if self.stops is None:
+            self.stops = []
+        self.stops.append(stop)
+
+    def stop(self) -> None:
+        """The handshake ended: nothing scheduled for it may run, and the scope forgets the watch."""
+        stops, self.stops = self.stops, None
+        for stop in stops or ():
+            stop()
+        for task in list(self.tasks or ()):
+            task.cancel()
+        if self.scope.get(_KEY) is self:
+            del self.scope[_KEY]
+
+
+def current_watch(scope: Scope) -> SocketWatch | None:
+    """The watch of this handshake, if one was started."""
+    return scope.get(_KEY)
+
+
+def socket_watch(connection: HTTPConnection) -> SocketWatch:
+    """The watch of the handshake `connection` belongs to: the one its placement started, else a route's."""
+    watch = current_watch(connection.scope)
+    if watch is not None:
+        return watch
+    if isinstance(connection, WebSocket):
+        return watch_route_socket(connection)
+    raise RuntimeError(
+        "A guard that watches the socket (an expiry, revalidate=, a lease) ran where no socket is watched; "
+        "run it through Depends, all_of / any_of or WebSocketGuardMiddleware."
+    )
+
+
+def watch_route_socket(websocket: WebSocket) -> SocketWatch:
+    """The watch of a route's handshake, started on first use: put between the `WebSocket` and the server, and
+    stopped when FastAPI unwinds the handshake's dependencies. Behind the middleware, the middleware's."""
+    watch: SocketWatch | None = websocket.scope.get(_KEY)
+    if watch is None:
+        watch = websocket.scope[_KEY] = SocketWatch(websocket.scope, *websocket_channels(websocket))
+        # Started by the endpoint itself (`extend`), it may come after the accept: take the state so far.
+        watch.accepted = websocket.application_state is not WebSocketState.CONNECTING
+        watch.ended = websocket.application_state in (WebSocketState.DISCONNECTED, WebSocketState.RESPONSE)
+        set_websocket_channels(websocket, watch.receive, watch.send)
+        dependency_exit_stack(websocket.scope).callback(watch.stop)
+    return watch
+
+
+def start_watch(scope: Scope, receive: Receive, send: Send) -> SocketWatch:
+    """A watch for a handshake served by a wrapper of the app (the middleware, a route's check before FastAPI's
+    solving): in the scope while the guards run and the app serves it; the wrapper stops it."""
+    watch = scope[_KEY] = SocketWatch(scope, receive, send)
+    return watch
