@@ -21,6 +21,7 @@ from starlette.types import ASGIApp
 
 from ._answering import POLICY_ATTRIBUTE, answer, answer_rejections
 from ._asyncapi_declared import declare
+from ._callables import is_async_callable
 from ._conversion import CONVERTED_EXCEPTIONS
 from ._early_guards import answers_itself, guards_first, leading_guards
 from .guards.base import Guard
@@ -42,7 +43,8 @@ def rejecting_endpoint(endpoint: Callable[..., Any], policy: Policy) -> Callable
     """
     if getattr(endpoint, POLICY_ATTRIBUTE, None) is not None:
         return endpoint  # already a rejecting endpoint: it keeps its router's policy
-    if not inspect.iscoroutinefunction(endpoint):
+    if not (is_async_callable(endpoint) or inspect.iscoroutinefunction(inspect.unwrap(endpoint))):
+        # What FastAPI awaits: an `async def`, an object with one as `__call__`, or a decorator around one.
         raise TypeError(f"Websocket endpoints must be `async def`; {endpoint!r} is not.")
     signature = inspect.signature(endpoint, eval_str=True)
     keyword_only = [p.replace(kind=inspect.Parameter.KEYWORD_ONLY) for p in signature.parameters.values()]
