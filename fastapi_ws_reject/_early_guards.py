@@ -77,11 +77,7 @@ def guards_first(
                 await answer(websocket, exc, policy)
                 return
             scope[CHECKED_KEY] = checked
-            if watch.armed:  # an expiry or a re-validation: the route talks through the watch
-                await app(scope, watch.receive, watch.send)
-            else:
-                watch.stop()
-                await app(scope, receive, send)
+            await watch.serve(app)
         finally:
             scope.pop(CHECKED_KEY, None)
             watch.stop()

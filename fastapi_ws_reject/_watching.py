@@ -20,7 +20,7 @@ from collections.abc import Callable, Coroutine
 from typing import Any
 
 from starlette.requests import HTTPConnection
-from starlette.types import Message, Receive, Scope, Send
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from starlette.websockets import WebSocket, WebSocketDisconnect, WebSocketState
 
 from ._compat import dependency_exit_stack, set_websocket_channels, websocket_channels
@@ -109,6 +109,15 @@ class SocketWatch:
             if self._closed is not None and not self._closed.done():
                 self._closed.set_result(None)
 
+    async def serve(self, app: ASGIApp) -> None:
+        """Run `app` for this handshake: through the watch when something may close the socket from outside the
+        endpoint, else on the server's own channels (the watch stops, and no message pays for it)."""
+        if self.armed:
+            await app(self.scope, self.receive, self.send)
+        else:
+            self.stop()
+            await app(self.scope, self.server_receive, self.server_send)
+
     def spawn(self, work: Coroutine[Any, Any, None]) -> asyncio.Task[None]:
         """Run `work` as a task of this socket's, cancelled when the handshake ends."""
         task = self.loop.create_task(work)
@@ -139,35 +148,24 @@ class SocketWatch:
             del self.scope[_KEY]
 
 
-def current_watch(scope: Scope) -> SocketWatch | None:
-    """The watch of this handshake, if one was started."""
-    return scope.get(_KEY)
-
-
 def socket_watch(connection: HTTPConnection) -> SocketWatch:
-    """The watch of the handshake `connection` belongs to: the one its placement started, else a route's."""
-    watch = current_watch(connection.scope)
+    """The watch of the handshake `connection` belongs to: the one its placement started, else a route's, started
+    on first use: put between the route's `WebSocket` and the server, and stopped when FastAPI unwinds the
+    handshake's dependencies."""
+    watch: SocketWatch | None = connection.scope.get(_KEY)
     if watch is not None:
         return watch
-    if isinstance(connection, WebSocket):
-        return watch_route_socket(connection)
-    raise RuntimeError(
-        "A guard that watches the socket (an expiry, revalidate=, a lease) ran where no socket is watched; "
-        "run it through Depends, all_of / any_of or WebSocketGuardMiddleware."
-    )
-
-
-def watch_route_socket(websocket: WebSocket) -> SocketWatch:
-    """The watch of a route's handshake, started on first use: put between the `WebSocket` and the server, and
-    stopped when FastAPI unwinds the handshake's dependencies. Behind the middleware, the middleware's."""
-    watch: SocketWatch | None = websocket.scope.get(_KEY)
-    if watch is None:
-        watch = websocket.scope[_KEY] = SocketWatch(websocket.scope, *websocket_channels(websocket))
-        # Started by the endpoint itself (`extend`), it may come after the accept: take the state so far.
-        watch.accepted = websocket.application_state is not WebSocketState.CONNECTING
-        watch.ended = websocket.application_state in (WebSocketState.DISCONNECTED, WebSocketState.RESPONSE)
-        set_websocket_channels(websocket, watch.receive, watch.send)
-        dependency_exit_stack(websocket.scope).callback(watch.stop)
+    if not isinstance(connection, WebSocket):
+        raise RuntimeError(
+            "A guard that watches the socket (an expiry, revalidate=, a lease) ran where no socket is watched; "
+            "run it through Depends, all_of / any_of or WebSocketGuardMiddleware."
+        )
+    watch = connection.scope[_KEY] = SocketWatch(connection.scope, *websocket_channels(connection))
+    # Started by the endpoint itself (`extend`), it may come after the accept: take the state so far.
+    watch.accepted = connection.application_state is not WebSocketState.CONNECTING
+    watch.ended = connection.application_state in (WebSocketState.DISCONNECTED, WebSocketState.RESPONSE)
+    set_websocket_channels(connection, watch.receive, watch.send)
+    dependency_exit_stack(connection.scope).callback(watch.stop)
     return watch
 
 

@@ -14,7 +14,7 @@ from starlette.websockets import WebSocket
 
 from ._answering import refuse
 from ._watching import start_watch
-from .guards.base import AnyGuard, Guard, hold
+from .guards.base import AnyGuard, Guard, HoldingGuard, hold
 from .guards.composition import all_of
 from .policy import Policy, check_policy
 from .rejection import WebSocketRejection
@@ -73,29 +73,34 @@ class WebSocketGuardMiddleware:
         if scope["type"] != "websocket" or not self._applies(route_path(scope)):
             await self.app(scope, receive, send)
             return
-        guard = self.guard
         watch = start_watch(scope, receive, send)
         try:
-            async with contextlib.AsyncExitStack() as held:
-                try:
-                    if isinstance(guard, Guard):
-                        await guard._admit(HTTPConnection(scope))
-                    elif guard is not None:
-                        await held.enter_async_context(hold(guard, WebSocket(scope, receive, send)))
-                    # After the guards, so that a refused client cannot probe which paths exist, and 404 probes
-                    # count toward a RateLimitGuard like any other handshake.
-                    if self.not_found and not _routed(scope):
-                        raise NOT_FOUND
-                except WebSocketRejection as refusal:
-                    await refuse(scope, send, refusal, self.policy)
-                    return
-                if watch.armed:  # an expiry, a re-validation or a lease: the app talks through the watch
-                    await self.app(scope, watch.receive, watch.send)
-                else:
-                    watch.stop()
-                    await self.app(scope, receive, send)
+            if isinstance(self.guard, HoldingGuard):
+                async with contextlib.AsyncExitStack() as held:
+                    if await self._admits(scope, receive, send, held):
+                        await watch.serve(self.app)
+            elif await self._admits(scope, receive, send, None):
+                await watch.serve(self.app)
         finally:
             watch.stop()
+
+    async def _admits(self, scope: Scope, receive: Receive, send: Send, held: contextlib.AsyncExitStack | None) -> bool:
+        """Whether the handshake may go on to the app: the guards pass (a holding guard entered on `held`, held
+        until the app returns), then its path is routed; a refusal is answered here."""
+        try:
+            if isinstance(self.guard, Guard):
+                await self.guard._admit(HTTPConnection(scope))
+            elif self.guard is not None and held is not None:
+                await held.enter_async_context(hold(self.guard, WebSocket(scope, receive, send)))
+        except WebSocketRejection as refusal:
+            await refuse(scope, send, refusal, self.policy)
+            return False
+        # After the guards, so that a refused client cannot probe which paths exist, and 404 probes count toward
+        # a RateLimitGuard like any other handshake.
+        if self.not_found and not _routed(scope):
+            await refuse(scope, send, NOT_FOUND, self.policy)
+            return False
+        return True
 
     def _applies(self, path: str) -> bool:
         return self.everywhere or (bool(self.include.match(path)) and not self.exclude.match(path))

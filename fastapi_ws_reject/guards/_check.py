@@ -112,10 +112,9 @@ class CheckGuard(Guard[Any]):
         return overrides.get(self.call) if overrides else None
 
     async def _check_on_route(self, connection: HTTPConnection) -> Any:
-        websocket = connection
-        override = self.check_override(websocket.scope)
+        override = self.check_override(connection.scope)
         if override is None:
-            return await self.check(websocket)
+            return await self.check(connection)
         _check_can_refuse(override, f"The override of {self.name}'s check")
         parameters = _parameters(override)
         names = [name for name, p in parameters.items() if _is_connection(p.annotation)]
@@ -124,10 +123,10 @@ class CheckGuard(Guard[Any]):
                 f"The override of {self.name}'s check takes parameters besides the connection, which the guard "
                 "cannot solve; override the guard itself (app.dependency_overrides[guard] = ...) instead."
             )
-        arguments = dict.fromkeys(names, websocket)
+        arguments = dict.fromkeys(names, connection)
         if _yields(override):  # run as FastAPI runs a dependency with `yield`: its exit when the handshake ends
-            return self._verdict(websocket, await _entered(websocket, override, arguments), "The override")
-        return self._verdict(websocket, await self._timed(websocket, arguments, override), "The override")
+            return self._verdict(connection, await _entered(connection, override, arguments), "The override")
+        return self._verdict(connection, await self._timed(connection, arguments, override), "The override")
 
     def _verdict(self, connection: HTTPConnection, value: Any, source: str = "The check") -> Any:
         if passes(value, f"{source} of {self.name}"):

@@ -8,6 +8,9 @@ the app, refused with a `TypeError` that names the fix, never counted as a pass 
 from __future__ import annotations
 
 import inspect
+from typing import TypeGuard, TypeVar
+
+T = TypeVar("T")
 
 NOT_AN_ANSWER = (
     "{source} returned {kind} instead of an answer; make it `async def` (or await what it returns) and return "
@@ -15,7 +18,7 @@ NOT_AN_ANSWER = (
 )
 
 
-def passes(value: object, source: str) -> bool:
+def passes(value: T | None, source: str) -> TypeGuard[T]:
     """Whether `value`, what `source` answered, lets the handshake in."""
     if inspect.isawaitable(value) or inspect.isgenerator(value) or inspect.isasyncgen(value):
         if inspect.iscoroutine(value):

@@ -211,7 +211,12 @@ async def _held(guard: HoldingGuard[Any], connection: HTTPConnection, watched: b
 async def _checked(
     guard: Guard[Any], connection: HTTPConnection, on_route: bool, watched: bool
 ) -> AsyncGenerator[Any, None]:
-    yield await (guard._admit(connection, on_route=on_route) if watched else guard.check(connection))
+    yield await _admitted(guard, connection, on_route=on_route, watched=watched)
+
+
+async def _admitted(guard: Guard[T], connection: HTTPConnection, *, on_route: bool = False, watched: bool = True) -> T:
+    """`guard`'s value for this handshake: admitted as every placement admits it, or, unless `watched`, only checked."""
+    return await (guard._admit(connection, on_route=on_route) if watched else guard.check(connection))
 
 
 def checked_value(guard: Guard[T], websocket: WebSocket) -> T:

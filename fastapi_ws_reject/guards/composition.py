@@ -9,7 +9,7 @@ from typing import Any
 from starlette.requests import HTTPConnection
 
 from ..rejection import WebSocketRejection
-from .base import AnyGuard, Guard, HoldingGuard, hold, is_guard
+from .base import AnyGuard, Guard, HoldingGuard, _admitted, hold, is_guard
 
 
 def all_of(*guards: AnyGuard) -> AnyGuard:
@@ -128,18 +128,19 @@ class _AllOf(_Composite, Guard[tuple[Any, ...]]):
         super().__init__(rejection=guards[0].rejection)
 
     async def check(self, connection: HTTPConnection) -> tuple[Any, ...]:
-        values: list[Any] = []
-        for guard in self.guards:
-            assert isinstance(guard, Guard)
-            values.append(await guard.check(connection))
-        return tuple(values)
+        return await self._values(connection, watched=False)
 
     async def _admit(self, connection: HTTPConnection, *, on_route: bool = False) -> tuple[Any, ...]:
         # Each member admitted as itself: its expiry and re-validation watched, as with Depends(member).
+        return await self._values(connection, on_route=on_route)
+
+    async def _values(
+        self, connection: HTTPConnection, *, on_route: bool = False, watched: bool = True
+    ) -> tuple[Any, ...]:
         values: list[Any] = []
         for guard in self.guards:
             assert isinstance(guard, Guard)
-            values.append(await guard._admit(connection, on_route=on_route))
+            values.append(await _admitted(guard, connection, on_route=on_route, watched=watched))
         return tuple(values)
 
 

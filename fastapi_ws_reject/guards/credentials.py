@@ -13,7 +13,7 @@ import inspect
 from collections.abc import Awaitable, Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Generic, Literal, TypeVar, cast
+from typing import Generic, Literal, TypeVar
 
 from starlette.requests import HTTPConnection
 
@@ -21,7 +21,7 @@ from ..policy import Policy
 from ..rejection import WebSocketRejection
 from ._pass_rule import passes
 from .base import Guard
-from .expiry import OnError, expiry_of, has_expired
+from .expiry import OnError, expires_at_of, has_expired
 from .subprotocols import offered_subprotocols
 
 P = TypeVar("P")
@@ -137,14 +137,14 @@ class _CredentialGuard(Guard[Authenticated[P]]):
         credential, source = found
         verified = self.verify(credential)
         principal: P | None = await verified if inspect.isawaitable(verified) else verified
-        if principal is None or not passes(principal, f"{self.name}'s verify"):
+        if not passes(principal, f"{self.name}'s verify"):
             self.refuse(connection, f"invalid {self.scheme} credential from {source}", self._invalid)
-        expires_at = expiry_of(principal) if isinstance(principal, Mapping) else getattr(principal, "expires_at", None)
+        expires_at = expires_at_of(principal)
         if has_expired(expires_at):
             # RFC 6750 section 3.1: an expired token is an invalid_token.
             self.refuse(connection, f"expired {self.scheme} credential from {source}", self._invalid)
         subprotocol = self._subprotocol(connection) if source == "subprotocol" else None
-        return Authenticated(cast(P, principal), source, subprotocol, expires_at)  # type: ignore[redundant-cast]
+        return Authenticated(principal, source, subprotocol, expires_at)
 
     def _credential(self, connection: HTTPConnection) -> tuple[str, Source] | None:
         for source in self.sources:

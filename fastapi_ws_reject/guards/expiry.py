@@ -117,16 +117,18 @@ def unix_time(expires_at: object) -> float | None:
     return float(expires_at)
 
 
-def expiry_of(value: Any) -> float | None:
-    """The Unix time a guard's value expires at: its `expires_at` attribute, or in a mapping (the claims a JWT
-    decoder returns) its `expires_at` or `exp` key, when it has one."""
+def expires_at_of(value: Any) -> Any:
+    """When a guard's value expires, as it holds it: its `expires_at` attribute, or in a mapping (the claims a
+    JWT decoder returns) its `expires_at` or `exp` key; None when it has none."""
     if isinstance(value, Mapping):
         claims: Mapping[Any, Any] = value  # pyright: ignore[reportUnknownVariableType]
-        for key in EXPIRY_KEYS:
-            if key in claims:
-                return unix_time(claims[key])
-        return None
-    return unix_time(getattr(value, "expires_at", None))
+        return next((claims[key] for key in EXPIRY_KEYS if key in claims), None)
+    return getattr(value, "expires_at", None)
+
+
+def expiry_of(value: Any) -> float | None:
+    """The Unix time a guard's value expires at (see `expires_at_of`), or None."""
+    return unix_time(expires_at_of(value))
 
 
 def has_expired(expires_at: object) -> bool:
