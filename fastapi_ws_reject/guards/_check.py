@@ -111,7 +111,12 @@ class CheckGuard(Guard[Any]):
         overrides: dict[Any, Any] | None = getattr(scope.get("app"), "dependency_overrides", None)
         return overrides.get(self.call) if overrides else None
 
-    async def _check_on_route(self, connection: HTTPConnection) -> Any:
+    async def _recheck_on_route(self, connection: HTTPConnection) -> Any:
+        # An override with `yield` is exited when this re-validation ends, not held until the socket does.
+        async with contextlib.AsyncExitStack() as stack:
+            return await self._check_on_route(connection, stack)
+
+    async def _check_on_route(self, connection: HTTPConnection, stack: contextlib.AsyncExitStack | None = None) -> Any:
         override = self.check_override(connection.scope)
         if override is None:
             return await self.check(connection)
@@ -125,7 +130,8 @@ class CheckGuard(Guard[Any]):
             )
         arguments = dict.fromkeys(names, connection)
         if _yields(override):  # run as FastAPI runs a dependency with `yield`: its exit when the handshake ends
-            return self._verdict(connection, await _entered(connection, override, arguments), "The override")
+            entered = _entered(stack or dependency_exit_stack(connection.scope), override, arguments)
+            return self._verdict(connection, await entered, "The override")
         return self._verdict(connection, await self._timed(connection, arguments, override), "The override")
 
     def _verdict(self, connection: HTTPConnection, value: Any, source: str = "The check") -> Any:
@@ -171,8 +177,7 @@ class CheckGuard(Guard[Any]):
         return inspect.Signature([answers, *own] if "websocket" in parameters else [answers, websocket, *own])
 
 
-async def _entered(connection: HTTPConnection, function: Callable[..., Any], arguments: dict[str, Any]) -> Any:
-    stack = dependency_exit_stack(connection.scope)
+async def _entered(stack: contextlib.AsyncExitStack, function: Callable[..., Any], arguments: dict[str, Any]) -> Any:
     call_method = getattr(type(function), "__call__", None)  # noqa: B004 - the class's, as FastAPI reads it
     if inspect.isasyncgenfunction(function) or inspect.isasyncgenfunction(call_method):
         return await stack.enter_async_context(contextlib.asynccontextmanager(function)(**arguments))

@@ -140,8 +140,12 @@ class Guard(_GuardBase[T], ABC):
         """The guard's value for this handshake, and what every placement does with it: an expiry already past
         refuses, an expiry to come or `revalidate=` watches the socket. `on_route`: as FastAPI's call checks."""
         value = await (self._check_on_route(connection) if on_route else self.check(connection))
-        watch_after_handshake(self, connection, value)
+        watch_after_handshake(self, connection, value, self._recheck_on_route if on_route else self.check)
         return value
+
+    async def _recheck_on_route(self, connection: HTTPConnection) -> T:
+        """A re-validation of a guard FastAPI called: what `_check_on_route` checks."""
+        return await self._check_on_route(connection)
 
     async def _check_on_route(self, connection: HTTPConnection) -> T:
         """What FastAPI's call of the guard checks: `check` (a `ws_guard` puts an override of its check first)."""

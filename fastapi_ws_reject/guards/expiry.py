@@ -17,7 +17,8 @@ import asyncio
 import logging
 import math
 import time
-from collections.abc import Mapping
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, Literal
 
@@ -35,6 +36,8 @@ if TYPE_CHECKING:  # only for annotations: nothing here is injected by FastAPI
 _logger = logging.getLogger("fastapi_ws_reject")
 
 OnError = Literal["keep", "close"]
+#: a guard's check as a placement runs it again while the socket lives
+Recheck = Callable[[HTTPConnection], Awaitable[Any]]
 ON_ERROR: tuple[OnError, ...] = ("keep", "close")
 #: the close of a socket whose credential expired: 4401 "credential expired"
 EXPIRY_REJECTION = WebSocketRejection(401, "credential expired")
@@ -136,9 +139,12 @@ def has_expired(expires_at: object) -> bool:
     return expires is not None and expires <= time.time()
 
 
-def watch_after_handshake(guard: _GuardBase[Any], connection: HTTPConnection, value: Any) -> None:
+def watch_after_handshake(
+    guard: _GuardBase[Any], connection: HTTPConnection, value: Any, recheck: Recheck | None = None
+) -> None:
     """What every placement runs once a guard's check passed: refuse an expiry already past, else schedule the
-    socket's expiry close and the guard's re-validation; nothing at all when neither is set."""
+    socket's expiry close and the guard's re-validation (`recheck`, the check as this placement ran it: on a
+    route, behind the app's override of it); nothing at all when neither is set."""
     expires = expiry_of(value)
     if expires is None and guard.revalidate is None:
         return
@@ -150,7 +156,8 @@ def watch_after_handshake(guard: _GuardBase[Any], connection: HTTPConnection, va
     if expires is not None:
         expiry.expire_at(expires, replace=False, rejection=guard.expiry_rejection, guard=guard.name)
     if guard.revalidate is not None and handshake is not None:
-        expiry.revalidate(guard, handshake, guard.revalidate)
+        assert recheck is not None, f"{guard.name} re-validates, so its placement must say how to run its check"
+        expiry.revalidate(guard, recheck, handshake, guard.revalidate)
 
 
 def _expiry_of(connection: HTTPConnection, rejection: WebSocketRejection, guard: str) -> _Expiry:
@@ -160,6 +167,17 @@ def _expiry_of(connection: HTTPConnection, rejection: WebSocketRejection, guard:
         expiry = connection.scope[_KEY] = _Expiry(watch, rejection, guard)
         watch.on_stop(expiry.stop)
     return expiry
+
+
+@dataclass(frozen=True)
+class _Revalidation:
+    """One guard's re-validation of one socket: how to run its check, on the handshake's data, how often."""
+
+    guard: _GuardBase[Any]
+    recheck: Recheck
+    connection: HTTPConnection
+    every: float
+    index: int  # of its timer in `_Expiry.checks`
 
 
 class _Expiry:
@@ -205,25 +223,25 @@ class _Expiry:
         self.handle = None
         watch.close_soon(self.rejection._refusal(self.guard, EXPIRED))
 
-    def revalidate(self, guard: _GuardBase[Any], connection: HTTPConnection, every: float) -> None:
+    def revalidate(self, guard: _GuardBase[Any], recheck: Recheck, connection: HTTPConnection, every: float) -> None:
         if self.checks is None:
             self.checks = []
-        index = len(self.checks)
-        self.checks.append(self.watch.loop.call_later(every, self._start_check, guard, connection, every, index))
+        check = _Revalidation(guard, recheck, connection, every, len(self.checks))
+        self.checks.append(self.watch.loop.call_later(every, self._start_check, check))
 
-    def _start_check(self, guard: _GuardBase[Any], connection: HTTPConnection, every: float, index: int) -> None:
-        self.watch.spawn(self._check(guard, connection, every, index))
+    def _start_check(self, check: _Revalidation) -> None:
+        self.watch.spawn(self._check(check))
 
-    async def _check(self, guard: _GuardBase[Any], connection: HTTPConnection, every: float, index: int) -> None:
+    async def _check(self, check: _Revalidation) -> None:
+        guard, connection, every = check.guard, check.connection, check.every
         watch = self.watch
         if watch.open:
             try:
                 # A check that hangs would leave its ban unenforced: unless the guard times it itself, one period
                 # is as long as it may take.
                 deadline = None if guard.timeout is not None else every
-                value = await asyncio.wait_for(guard.check(connection), deadline)  # type: ignore[attr-defined]
-                # `value` comes through the ignore above (a _GuardBase declares no `check`): Unknown to pyright.
-                if has_expired(expiry_of(value)):  # pyright: ignore[reportUnknownArgumentType]
+                value = await asyncio.wait_for(check.recheck(connection), deadline)
+                if has_expired(expiry_of(value)):
                     guard.refuse(connection, EXPIRED, guard.expiry_rejection)
             except WebSocketRejection as refusal:
                 # The close is a task of its own, and the refusal loses its traceback: what a server or an idle
@@ -242,7 +260,7 @@ class _Expiry:
         elif watch.accepted or watch.ended:
             return
         assert self.checks is not None
-        self.checks[index] = watch.loop.call_later(every, self._start_check, guard, connection, every, index)
+        self.checks[check.index] = watch.loop.call_later(every, self._start_check, check)
 
     def stop(self) -> None:
         if self.handle is not None:

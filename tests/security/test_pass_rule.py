@@ -1,11 +1,13 @@
 """Attacks on the rule for a pass (issue 21, row 4): an override, a check or a verifier whose answer is a
 truthy object that was never run (a generator, a coroutine) must never let a handshake in."""
 
+import contextlib
+import time
 from collections.abc import AsyncIterator, Iterator
 from typing import Annotated, Any
 
 import pytest
-from fastapi import Depends, FastAPI, WebSocket
+from fastapi import Depends, FastAPI, WebSocket, WebSocketDisconnect
 from starlette.testclient import TestClient
 
 from fastapi_ws_reject import RejectingRouter, ws_guard
@@ -112,3 +114,34 @@ def test_a_class_override_whose_instances_are_always_true_is_no_pass() -> None:
     app.dependency_overrides[member] = AlwaysAnInstance
     with pytest.raises(TypeError, match="__bool__"), TestClient(app).websocket_connect("/ws"):
         pass
+
+
+def test_a_revalidation_behind_an_override_with_yield_exits_it_each_time() -> None:
+    held: list[int] = []
+    entered: list[int] = []
+
+    async def stand_in(websocket: WebSocket) -> bool:
+        return True
+
+    async def session(websocket: WebSocket) -> AsyncIterator[bool]:
+        held.append(1)
+        entered.append(len(held))
+        yield True
+        held.pop()
+
+    router = RejectingRouter()
+
+    @router.websocket("/ws")
+    async def endpoint(websocket: WebSocket, ok: Annotated[bool, Depends(ws_guard(stand_in, revalidate=0.02))]) -> None:
+        await websocket.accept()
+        with contextlib.suppress(WebSocketDisconnect):
+            await websocket.receive_text()
+
+    app = FastAPI()
+    app.include_router(router)
+    app.dependency_overrides[stand_in] = session
+    with TestClient(app).websocket_connect("/ws"):
+        time.sleep(0.3)
+    assert len(entered) >= 3, "the override ran at the handshake and at each re-validation"
+    assert max(entered) == 2, "a re-validation's own run is exited before the next; the handshake's is held"
+    assert held == [], "every run is exited once the socket ends"

@@ -53,6 +53,30 @@ def depends(guard: Any) -> FastAPI:
     return app
 
 
+def served_as_built(guard: Any) -> FastAPI:
+    """The route's leading guard checked before FastAPI's solving."""
+    router = RejectingRouter()
+
+    @router.websocket("/ws", dependencies=[Depends(guard)])
+    async def endpoint(websocket: WebSocket) -> None:
+        await serve_until_closed(websocket)
+
+    app = FastAPI()
+    app.router.routes.extend(router.routes)
+    return app
+
+
+def behind_an_override_of_its_check(guard: Any) -> FastAPI:
+    """The app overrides a stand-in check with the guard's own: the override decides, and re-decides."""
+
+    async def stand_in(websocket: WebSocket) -> bool:
+        return True
+
+    app = depends(ws_guard(stand_in, revalidate=guard.revalidate, on_error=guard.on_error))
+    app.dependency_overrides[stand_in] = guard.call
+    return app
+
+
 def in_all_of(guard: Any) -> FastAPI:
     return depends(all_of(ws_guard(lambda: True), guard))
 
@@ -87,7 +111,16 @@ def middleware_with_two_guards(guard: Any) -> FastAPI:
     return app
 
 
-PLACEMENTS = [depends, in_all_of, beside_a_connection_limit, in_any_of, middleware, middleware_with_two_guards]
+PLACEMENTS = [
+    depends,
+    served_as_built,
+    behind_an_override_of_its_check,
+    in_all_of,
+    beside_a_connection_limit,
+    in_any_of,
+    middleware,
+    middleware_with_two_guards,
+]
 #: what the endpoint of each test app saw after it accepted: the texts it took, then how it ended
 SEEN: list[Any] = []
 
@@ -189,7 +222,7 @@ class Hanging:
         return True
 
 
-@pytest.mark.parametrize("place", [depends, in_all_of, middleware])
+@pytest.mark.parametrize("place", PLACEMENTS)
 def test_a_revalidation_that_hangs_follows_on_error(place: Placement) -> None:
     closed = closed_on_its_own(place(ws_guard(Hanging(), revalidate=0.05, on_error="close")))
     assert (closed["code"], closed["reason"]) == (1011, "re-validation failed")
