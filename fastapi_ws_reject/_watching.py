@@ -165,8 +165,15 @@ def socket_watch(connection: HTTPConnection) -> SocketWatch:
     watch.accepted = connection.application_state is not WebSocketState.CONNECTING
     watch.ended = connection.application_state in (WebSocketState.DISCONNECTED, WebSocketState.RESPONSE)
     set_websocket_channels(connection, watch.receive, watch.send)
-    dependency_exit_stack(connection.scope).callback(watch.stop)
+    dependency_exit_stack(connection.scope).callback(_unwatch, connection, watch)
     return watch
+
+
+def _unwatch(websocket: WebSocket, watch: SocketWatch) -> None:
+    watch.stop()
+    # The `WebSocket` may outlive its handshake (an idle worker thread keeps the arguments of the last sync check
+    # it ran): give it back the server's channels, so that it holds no watch.
+    set_websocket_channels(websocket, watch.server_receive, watch.server_send)
 
 
 def start_watch(scope: Scope, receive: Receive, send: Send) -> SocketWatch:
