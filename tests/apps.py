@@ -159,3 +159,22 @@ LAYOUTS: dict[str, tuple[Callable[[], FastAPI], str]] = {
     "mounted-router": (_mounted_router, "/api"),
     "routes-as-built": (_as_built, "/api"),
 }
+
+
+def starlette_routes_the_segment(segment: str) -> bool:
+    """Whether this Starlette serves `/{segment}/x` through `Mount("/{tenant}")` at all. Starlette 0.38 (FastAPI
+    0.115's) compiles the mounted root path as a regular expression: a segment holding `(` or `\\` is a 404 or a
+    `re.error` there, so no request with it ever reaches an app mounted that way."""
+    import re
+
+    from starlette.applications import Starlette
+    from starlette.responses import PlainTextResponse
+    from starlette.routing import Mount, Route
+    from starlette.testclient import TestClient
+
+    inner = Starlette(routes=[Route("/x", lambda request: PlainTextResponse("reached"))])
+    try:
+        response = TestClient(Starlette(routes=[Mount("/{tenant}", app=inner)])).get(f"/{segment}/x")
+    except re.error:
+        return False
+    return response.text == "reached"

@@ -8,6 +8,7 @@ import tempfile
 from pathlib import Path
 
 import pytest
+import starlette
 from fastapi import FastAPI
 from starlette.applications import Starlette
 from starlette.middleware.cors import CORSMiddleware
@@ -17,6 +18,7 @@ from starlette.types import ASGIApp
 
 from fastapi_ws_reject.asyncapi import add_asyncapi
 from fastapi_ws_reject.testing import RunningServer, live_server
+from tests.apps import starlette_routes_the_segment
 from tests.unit.test_asyncapi import guarded_app
 
 pytestmark = pytest.mark.e2e
@@ -102,6 +104,8 @@ def spoofing_app() -> ASGIApp:
 @pytest.mark.timeout(120)
 def test_a_tenant_segment_cannot_make_the_page_render_another_servers_document() -> None:
     # Before the fix, `/\host:port/asyncapi.json` went into the page as it came; browsers read it as `//host:port`.
+    if not starlette_routes_the_segment("\\127.0.0.1:1"):
+        pytest.skip(f"Starlette {starlette.__version__} routes no request under a segment with a backslash")
     with live_server(documented_app()) as server, live_server(spoofing_app()) as other:
         page, console = rendered(server, f"/%5C127.0.0.1:{other.port}/asyncapi")
     assert "Spoofed" not in page

@@ -17,12 +17,15 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 import pytest
+import starlette
 from fastapi import FastAPI
 from starlette.applications import Starlette
+from starlette.responses import Response
 from starlette.routing import Mount
 from starlette.testclient import TestClient
 
 from fastapi_ws_reject.asyncapi import add_asyncapi, asyncapi_html
+from tests.apps import starlette_routes_the_segment
 
 ROOT = Path(__file__).resolve().parents[2]
 # Characters a string in an inline script must never carry as they are: `<` lets the HTML parser end or
@@ -95,6 +98,13 @@ def tenant_client() -> TestClient:
     return TestClient(Starlette(routes=[Mount("/{tenant}", app=app)]))
 
 
+def tenant_page(segment: str) -> Response:
+    """The page under `/{segment}`, where this Starlette can route the segment at all."""
+    if not starlette_routes_the_segment(segment):
+        pytest.skip(f"Starlette {starlette.__version__} routes no request under {segment!r}: the page is out of reach")
+    return tenant_client().get(f"/{segment}/asyncapi")
+
+
 def policy(header: str) -> dict[str, list[str]]:
     directives = (directive.split() for directive in header.split(";") if directive.strip())
     return {name: sources for name, *sources in directives}
@@ -109,7 +119,7 @@ def sha(algorithm: str, data: bytes) -> str:
 
 @pytest.mark.parametrize("segment", HOSTILE_SEGMENTS)
 def test_a_hostile_tenant_segment_stays_a_string_in_the_inline_script(segment: str) -> None:
-    page = tenant_client().get(f"/{segment}/asyncapi")
+    page = tenant_page(segment)
     assert page.status_code == 200
     assert segment not in page.text
     assert document_url(page.text).startswith("/")
@@ -132,7 +142,7 @@ def test_the_document_url_is_the_root_path_percent_encoded() -> None:
 @pytest.mark.parametrize("segment", ["\\evil.example", "\\\\evil.example"])
 def test_a_tenant_segment_cannot_point_the_page_at_another_origin(segment: str) -> None:
     # Browsers read `/\host` as `//host`, a URL on `host` (WHATWG URL: `\` is `/` in http URLs).
-    page = tenant_client().get(f"/{segment}/asyncapi")
+    page = tenant_page(segment)
     url = document_url(page.text)
     assert url.startswith("/") and url[1:2] not in ("/", "\\"), url
     assert "\\" not in url
@@ -202,7 +212,7 @@ def test_the_page_sends_a_content_security_policy() -> None:
 
 @pytest.mark.parametrize("segment", ["t", *HOSTILE_SEGMENTS])
 def test_the_policy_allows_exactly_the_inline_script_of_this_page(segment: str) -> None:
-    page = tenant_client().get(f"/{segment}/asyncapi")
+    page = tenant_page(segment)
     directives = policy(page.headers["content-security-policy"])
     inline = sha("sha256", inline_script(page.text).encode())
     assert [source for source in directives["script-src"] if source.startswith("'sha")] == [f"'{inline}'"]
