@@ -1,4 +1,6 @@
-"""What happens when a rejection is sent: one log line, and the listeners registered with `on_reject`."""
+"""What happens when a rejection is sent: one log line, and the listeners registered with `on_reject` on the
+app that sent it. What this library keeps about an app lives on the app object itself (`AppEvents`), never in
+a module-level container, so two apps in one process keep their listeners apart."""
 
 from __future__ import annotations
 
@@ -6,7 +8,9 @@ import itertools
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import cast
 
+from starlette.applications import Starlette
 from starlette.types import Scope
 
 from .rejection import WebSocketRejection
@@ -25,7 +29,7 @@ class RejectionEvent:
     """One rejection, as a listener sees it: never a token or a body.
 
     ```python
-    on_reject(lambda event: metrics.labels(event.guard or "app", event.status_code).inc())
+    on_reject(app, lambda event: metrics.labels(event.guard or "app", event.status_code).inc())
     ```
 
     `close_code` is set when the answer was a close frame (after accept, or by the `close` / `auto` policy);
@@ -41,25 +45,61 @@ class RejectionEvent:
 
 
 Listener = Callable[[RejectionEvent], None]
-_listeners: list[Listener] = []
+
+# The attribute of a Starlette app that holds its `AppEvents`: the app's own object, not `app.state` (the user's).
+_APP_ATTRIBUTE = "_fastapi_ws_reject_events"
+_ON_REJECT_FIX = "register the listener with the FastAPI or Starlette app it listens to, on_reject(app, listener)"
 
 
-def on_reject(listener: Listener) -> Callable[[], None]:
-    """Call `listener(event)` after every rejection this library sends; returns a function that removes it.
+class AppEvents:
+    """What this library keeps about one app: its listeners."""
+
+    __slots__ = ("listeners",)
+
+    def __init__(self) -> None:
+        # Replaced, never changed in place: `report` loops over the tuple it read while a listener is removed.
+        self.listeners: tuple[Listener, ...] = ()
+
+    def remove(self, listener: Listener) -> None:
+        kept = list(self.listeners)
+        kept.remove(listener)
+        self.listeners = tuple(kept)
+
+
+def on_reject(app: Starlette, listener: Listener | None = None) -> Callable[[], None]:
+    """Call `listener(event)` after every rejection `app` sends; returns a function that removes it.
 
     ```python
     rejections = collections.Counter()
-    on_reject(lambda event: rejections.update([(event.path, event.status_code)]))
+    on_reject(app, lambda event: rejections.update([(event.path, event.status_code)]))
     ```
 
-    Listeners run in the handshake's task: keep them quick (count, don't do I/O). An exception in one
-    is not swallowed.
+    `app` is the `FastAPI` (or Starlette) app whose rejections the listener hears: those of its routes, its
+    guards and the `WebSocketGuardMiddleware` it was given with `add_middleware`, the ones sent while
+    Starlette's `scope["app"]` is `app`. An app mounted in it (`app.mount("/v2", v2)`) serves its own routes:
+    register on `v2` to hear them. Listeners run in the handshake's task: keep them quick (count, don't do
+    I/O). An exception in one is not swallowed.
     """
-    _listeners.append(listener)
-    return lambda: _listeners.remove(listener)
+    if not isinstance(app, Starlette):
+        raise TypeError(f"on_reject() takes the app first, not {type(app).__name__}: {_ON_REJECT_FIX}.")
+    if not callable(listener):
+        raise TypeError(f"on_reject() needs a callable listener after the app, not {listener!r}: {_ON_REJECT_FIX}.")
+    events = app_events(app)
+    events.listeners = (*events.listeners, listener)
+    return lambda: events.remove(listener)
+
+
+def app_events(app: Starlette) -> AppEvents:
+    """`app`'s `AppEvents`, made the first time it is asked for."""
+    kept: dict[str, object] = vars(app)
+    events = kept.get(_APP_ATTRIBUTE)
+    if events is None:
+        events = kept.setdefault(_APP_ATTRIBUTE, AppEvents())  # one atomic step: two first callers share one
+    return cast(AppEvents, events)
 
 
 def report(scope: Scope, rejection: WebSocketRejection, close_code: int | None) -> None:
+    """Log the rejection `scope`'s app sent, and tell that app's listeners."""
     guard, detail = rejection.guard, rejection.detail
     path, root_path = scope["path"], scope.get("root_path", "")
     if not path.startswith(root_path):
@@ -68,10 +108,12 @@ def report(scope: Scope, rejection: WebSocketRejection, close_code: int | None) 
         answer = ("close", close_code) if close_code is not None else ("status", rejection.status_code)
         by = f" by {escape(guard)}: {_logged(detail or '')}" if guard else ""
         _logger.info(REJECTED_LOG, _logged(path), *answer, by)
-    if _listeners:
+    app = scope.get("app")  # none outside any app, as in a middleware wrapped around the app by hand
+    listeners = app_events(app).listeners if isinstance(app, Starlette) else ()
+    if listeners:
         client = scope.get("client")
         event = RejectionEvent(path, rejection.status_code, close_code, guard, detail, client[0] if client else None)
-        for listener in list(_listeners):
+        for listener in listeners:
             listener(event)
 
 

@@ -1,7 +1,6 @@
 """Attacks on the credential guards: verifiers that answer with a bool, and tokens that must stay secret."""
 
 import logging
-from collections.abc import Iterator
 from typing import Annotated, Any
 
 import pytest
@@ -11,7 +10,7 @@ from starlette.testclient import TestClient
 from fastapi_ws_reject import RejectingRouter, RejectionEvent, on_reject
 from fastapi_ws_reject.guards import APIKeyGuard, BearerTokenGuard, OriginGuard, SubprotocolGuard, all_of, any_of
 from fastapi_ws_reject.testing import assert_rejected
-from tests.unit.places import PLACES, client_for, value_of
+from tests.unit.places import PLACES, client_for, guarded_app, value_of
 
 TOKEN = "tok-6b1d0c4e-never-log-me"
 
@@ -20,12 +19,11 @@ def is_the_token(credential: str) -> bool:
     return credential == "right"
 
 
-@pytest.fixture
-def events() -> Iterator[list[RejectionEvent]]:
-    seen: list[RejectionEvent] = []
-    remove = on_reject(seen.append)
-    yield seen
-    remove()
+def heard(app: FastAPI) -> list[RejectionEvent]:
+    """What `app`'s `on_reject` listener hears."""
+    events: list[RejectionEvent] = []
+    on_reject(app, events.append)
+    return events
 
 
 @pytest.mark.parametrize("place", PLACES)
@@ -65,12 +63,12 @@ def subprotocol_app(**router_options: Any) -> FastAPI:
 
 
 def test_a_token_offered_as_a_subprotocol_never_reaches_the_log_or_the_event(
-    caplog: pytest.LogCaptureFixture, events: list[RejectionEvent]
+    caplog: pytest.LogCaptureFixture,
 ) -> None:
+    app = subprotocol_app()
+    events = heard(app)
     with caplog.at_level(logging.DEBUG, logger="fastapi_ws_reject"):
-        assert_rejected(
-            TestClient(subprotocol_app()), "/chat", status_code=400, subprotocols=["chat.v1", "bearer", TOKEN]
-        )
+        assert_rejected(TestClient(app), "/chat", status_code=400, subprotocols=["chat.v1", "bearer", TOKEN])
     assert len(caplog.messages) == 1 and TOKEN not in caplog.messages[0]
     assert [event.guard for event in events] == ["SubprotocolGuard"]
     assert TOKEN not in repr(events)
@@ -123,9 +121,11 @@ def test_the_key_a_client_passed_with_keeps_the_routes_own_answer() -> None:
 
 
 def test_when_every_alternative_refuses_the_event_names_the_guard_that_answered(
-    events: list[RejectionEvent], caplog: pytest.LogCaptureFixture
+    caplog: pytest.LogCaptureFixture,
 ) -> None:
-    client = client_for(any_of(BearerTokenGuard(is_the_token), APIKeyGuard(is_the_token)), "depends")
+    app = guarded_app(any_of(BearerTokenGuard(is_the_token), APIKeyGuard(is_the_token)), "depends")
+    events = heard(app)
+    client = TestClient(app)
     with caplog.at_level(logging.INFO, logger="fastapi_ws_reject"):
         rejected = assert_rejected(client, "/ws", status_code=401, request_headers={"X-API-Key": "wrong"})
     assert rejected.headers["www-authenticate"] == "Bearer"

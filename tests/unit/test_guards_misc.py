@@ -179,14 +179,17 @@ def test_middleware_on_an_app_without_routes_lets_the_handshake_through() -> Non
 
 def test_on_reject_listeners_see_every_rejection_without_secrets(caplog: pytest.LogCaptureFixture) -> None:
     events: list[RejectionEvent] = []
-    remove = on_reject(events.append)
+    app = guarded_app(BearerTokenGuard(alice, sources=("query",)), "depends")
+    closing_app = middleware_app(not_found=True)
+    removers = [on_reject(app, events.append), on_reject(closing_app, events.append)]
+    client = TestClient(app)
     try:
-        client = client_for(BearerTokenGuard(alice, sources=("query",)), "depends")
         with caplog.at_level(logging.INFO, logger="fastapi_ws_reject"):
             assert_rejected(client, "/ws?access_token=secret", status_code=401)
-        assert_closed(TestClient(middleware_app(not_found=True)), "/ws/chat")
+        assert_closed(TestClient(closing_app), "/ws/chat")  # the endpoint's own close is no rejection
     finally:
-        remove()
+        for remove in removers:
+            remove()
     assert events == [
         RejectionEvent("/ws", 401, None, "BearerTokenGuard", "invalid Bearer credential from query", "testclient")
     ]
