@@ -8,7 +8,7 @@ from contextvars import ContextVar
 from starlette.types import Scope, Send
 from starlette.websockets import WebSocketDisconnect, WebSocketState
 
-from .events import report
+from .events import events_of, report
 from .policy import Policy, closes
 from .rejection import WebSocketRejection
 
@@ -24,7 +24,6 @@ CLIENT_GONE = "Client went away while %s %s was sent; nothing more to send."
 
 # Set in the task that sent a denial, for `uvicorn_log_filter` (uvicorn logs from that task after the app returns).
 denial_sent: ContextVar[bool] = ContextVar("fastapi_ws_reject_denial_sent", default=False)
-_warned_about_fallback = False
 
 
 async def send_rejection(
@@ -97,12 +96,15 @@ async def _deny(scope: Scope, send: Send, rejection: WebSocketRejection) -> None
         await send({"type": "websocket.http.response.body", "body": rejection.body, "more_body": False})
         denial_sent.set(True)
         return
-    _warn_about_fallback()
+    _warn_about_fallback(scope)
     await _close(send, rejection)
 
 
-def _warn_about_fallback() -> None:
-    global _warned_about_fallback
-    if not _warned_about_fallback:
-        _warned_about_fallback = True
+def _warn_about_fallback(scope: Scope) -> None:
+    """Warn once per app (kept with its listeners); outside any app, as in a middleware wrapped around the app
+    by hand, there is nowhere to remember it, so every fallback warns."""
+    events = events_of(scope)
+    if events is None or not events.warned_about_fallback:
+        if events is not None:
+            events.warned_about_fallback = True
         logger.warning(FALLBACK_WARNING, DENIAL_EXTENSION)

@@ -52,13 +52,14 @@ _ON_REJECT_FIX = "register the listener with the FastAPI or Starlette app it lis
 
 
 class AppEvents:
-    """What this library keeps about one app: its listeners."""
+    """What this library keeps about one app: its listeners, and whether it warned about the fallback."""
 
-    __slots__ = ("listeners",)
+    __slots__ = ("listeners", "warned_about_fallback")
 
     def __init__(self) -> None:
         # Replaced, never changed in place: `report` loops over the tuple it read while a listener is removed.
         self.listeners: tuple[Listener, ...] = ()
+        self.warned_about_fallback = False
 
     def remove(self, listener: Listener) -> None:
         kept = list(self.listeners)
@@ -89,6 +90,13 @@ def on_reject(app: Starlette, listener: Listener | None = None) -> Callable[[], 
     return lambda: events.remove(listener)
 
 
+def events_of(scope: Scope) -> AppEvents | None:
+    """The `AppEvents` of the app serving `scope` (Starlette's `scope["app"]`), made the first time it is asked
+    for; none outside any app, as in a middleware wrapped around the app by hand."""
+    app = scope.get("app")
+    return app_events(app) if isinstance(app, Starlette) else None
+
+
 def app_events(app: Starlette) -> AppEvents:
     """`app`'s `AppEvents`, made the first time it is asked for."""
     kept: dict[str, object] = vars(app)
@@ -108,8 +116,8 @@ def report(scope: Scope, rejection: WebSocketRejection, close_code: int | None) 
         answer = ("close", close_code) if close_code is not None else ("status", rejection.status_code)
         by = f" by {escape(guard)}: {_logged(detail or '')}" if guard else ""
         _logger.info(REJECTED_LOG, _logged(path), *answer, by)
-    app = scope.get("app")  # none outside any app, as in a middleware wrapped around the app by hand
-    listeners = app_events(app).listeners if isinstance(app, Starlette) else ()
+    events = events_of(scope)
+    listeners = events.listeners if events is not None else ()
     if listeners:
         client = scope.get("client")
         event = RejectionEvent(path, rejection.status_code, close_code, guard, detail, client[0] if client else None)

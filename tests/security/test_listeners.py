@@ -27,8 +27,9 @@ from fastapi_ws_reject import (
     on_reject,
     ws_guard,
 )
+from fastapi_ws_reject._sending import FALLBACK_WARNING
 from fastapi_ws_reject.guards import OriginGuard
-from fastapi_ws_reject.testing import assert_rejected
+from fastapi_ws_reject.testing import assert_rejected, without_denial_extension
 
 ORIGIN = "https://a.example"
 
@@ -295,3 +296,24 @@ def test_a_middleware_wrapped_by_hand_closes_an_expired_socket_for_the_app_it_wr
     outside = WebSocketGuardMiddleware(app, guards=[ws_guard(expiring_in(0.1))])
     assert wait_for_close(TestClient(outside), "/wait") == 4401
     assert refusals(events) == [("/wait", 401, 4401, "ws_guard(check)")]
+
+
+# 5. The fallback warning: once per app.
+
+
+def test_without_the_extension_each_app_warns_once(caplog: pytest.LogCaptureFixture) -> None:
+    first, second = build(FastAPI()), build(FastAPI())
+    with caplog.at_level(logging.WARNING, logger="fastapi_ws_reject"):
+        for app in (first, second, first, second):
+            client = TestClient(without_denial_extension(app))
+            assert assert_rejected(client, "/route", status_code=403).closed_before_accept == 4404
+    assert [record.msg for record in caplog.records] == [FALLBACK_WARNING, FALLBACK_WARNING]
+
+
+def test_without_the_extension_a_middleware_wrapped_by_hand_warns_every_time(caplog: pytest.LogCaptureFixture) -> None:
+    outside = WebSocketGuardMiddleware(build(FastAPI()), guards=[OriginGuard([ORIGIN], allow_missing=False)])
+    client = TestClient(without_denial_extension(outside))
+    with caplog.at_level(logging.WARNING, logger="fastapi_ws_reject"):
+        for _ in range(2):
+            assert assert_rejected(client, "/open", status_code=403).closed_before_accept == 4403
+    assert [record.msg for record in caplog.records] == [FALLBACK_WARNING, FALLBACK_WARNING]
