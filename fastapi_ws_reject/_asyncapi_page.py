@@ -8,6 +8,7 @@ import hashlib
 import html
 import json
 import re
+from types import MappingProxyType
 from typing import Any
 from urllib.parse import quote, urlsplit
 
@@ -25,7 +26,7 @@ ASYNCAPI_STYLE_INTEGRITY = "sha384-oo9RoQcacP++XdMX6CjTucTvASEORHX3chFik0/V2kHcs
 
 # In a script, `<` lets the HTML parser end the element (`</script>`) or re-enter it (`<!--<script>`, HTML
 # "script data double escaped state"); `>` and `&` join them, U+2028/2029 end a line before ES2019.
-_SCRIPT_ESCAPES = {ord(c): f"\\u{ord(c):04x}" for c in "<>&\u2028\u2029"}
+_SCRIPT_ESCAPES = MappingProxyType({ord(c): f"\\u{ord(c):04x}" for c in "<>&\u2028\u2029"})
 # Whitespace, `;` and `,` separate a policy's sources and directives; quotes and `\` have no place in a URL.
 _NOT_IN_A_SOURCE = re.compile(r"[\s;,'\"\\]")
 _HOST = re.compile(r"(?:[A-Za-z0-9\-.]+|\[[0-9A-Fa-f:.]+\])(?::[0-9]{1,5})?")

@@ -10,6 +10,7 @@ import ipaddress
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass
+from types import MappingProxyType
 
 from starlette.requests import HTTPConnection
 
@@ -18,9 +19,9 @@ from ..rejection import WebSocketRejection
 from ._addresses import IPNetwork, address, networks, within
 from .base import Guard
 
-DEFAULT_PORTS = {"http": 80, "https": 443}
+DEFAULT_PORTS = MappingProxyType({"http": 80, "https": 443})
 # The page's scheme for each scope scheme, and for each X-Forwarded-Proto value proxies write.
-_PAGE_SCHEMES = {"http": "http", "https": "https", "ws": "http", "wss": "https"}
+_PAGE_SCHEMES = MappingProxyType({"http": "http", "https": "https", "ws": "http", "wss": "https"})
 # RFC 6454 section 6.2: scheme "://" host [":" port], the host in ASCII (IDNs as punycode), an IPv6 address bracketed.
 _ORIGIN = re.compile(
     r"(?P<scheme>[A-Za-z]+)://(?P<host>\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*)(?::(?P<port>[1-9][0-9]{0,4}))?"

@@ -12,18 +12,21 @@ import sys
 import tempfile
 import threading
 import time
-from collections.abc import Callable, Generator, Sequence
+from collections.abc import Callable, Generator, Mapping, Sequence
 from pathlib import Path
+from types import MappingProxyType
 
 from starlette.types import ASGIApp
 
 # The command after the python executable; {app}, {port} and {ws} are filled in.
-_COMMANDS: dict[str, list[str]] = {
-    "uvicorn": ["-m", "uvicorn", "{app}", "--host", "127.0.0.1", "--port", "{port}", "--ws", "{ws}"],
-    "hypercorn": ["-m", "hypercorn", "{app}", "--bind", "127.0.0.1:{port}"],
-    "granian": ["-m", "granian", "--interface", "asgi", "--host", "127.0.0.1", "--port", "{port}", "{app}"],
-    "daphne": ["-m", "daphne", "-b", "127.0.0.1", "-p", "{port}", "{app}"],
-}
+_COMMANDS: Mapping[str, tuple[str, ...]] = MappingProxyType(
+    {
+        "uvicorn": ("-m", "uvicorn", "{app}", "--host", "127.0.0.1", "--port", "{port}", "--ws", "{ws}"),
+        "hypercorn": ("-m", "hypercorn", "{app}", "--bind", "127.0.0.1:{port}"),
+        "granian": ("-m", "granian", "--interface", "asgi", "--host", "127.0.0.1", "--port", "{port}", "{app}"),
+        "daphne": ("-m", "daphne", "-b", "127.0.0.1", "-p", "{port}", "{app}"),
+    }
+)
 SERVERS = tuple(_COMMANDS)
 """The servers `live_server` can start: `("uvicorn", "hypercorn", "granian", "daphne")`."""
 UVICORN_WS = ("websockets-sansio", "websockets", "wsproto")
