@@ -59,7 +59,7 @@ class AppEvents:
     def __init__(self) -> None:
         # Replaced, never changed in place: `report` loops over the tuple it read while a listener is removed.
         self.listeners: tuple[Listener, ...] = ()
-        self.warned_about_fallback = False
+        self.warned_about_fallback: bool = False
 
     def remove(self, listener: Listener) -> None:
         kept = list(self.listeners)
