@@ -111,10 +111,7 @@ def test_nothing_is_sent_after_the_app_closed(served: tuple[TestClient, str]) ->
         assert closed.value.code == 1000
 
 
-def test_without_the_extension_a_rejection_is_a_close_and_one_warning(
-    caplog: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    monkeypatch.setattr("fastapi_ws_reject._sending._warned_about_fallback", False)
+def test_without_the_extension_a_rejection_is_a_close_and_one_warning(caplog: pytest.LogCaptureFixture) -> None:
     build, _ = LAYOUTS["include"]
     client = TestClient(without_denial_extension(build()))
     with caplog.at_level(logging.WARNING, logger="fastapi_ws_reject"):
