@@ -24,8 +24,38 @@ from ._sending import send_rejection
 from .policy import Policy
 from .rejection import WebSocketRejection
 
-#: marks the endpoints and handlers the library made, with the policy they answer with
-POLICY_ATTRIBUTE = "fastapi_ws_reject_policy"
+
+class Answerer:
+    """An endpoint or an exception handler the library made: it answers rejections, with `policy` before accept."""
+
+    policy: Policy
+
+
+class RejectionHandler(Answerer):
+    """The exception handler `add_rejection_handlers` registers: on a websocket, the user's handler it replaced
+    (`user_handler`) first, then the rejection, sent with `policy`; on HTTP, the handler it replaced."""
+
+    def __init__(self, previous: Any, policy: Policy) -> None:
+        self.previous = previous
+        self.user_handler: Any = None if previous in FASTAPI_DEFAULT_HANDLERS else previous
+        self.policy = policy
+
+    async def __call__(self, conn: HTTPConnection, exc: Exception) -> Any:
+        if isinstance(conn, WebSocket):
+            await answer(conn, exc, None)
+            return None
+        if self.previous is None:
+            raise exc
+        return await call_handler(self.previous, conn, exc)
+
+
+def policy_for(rejection: WebSocketRejection, *inherited: Policy | None) -> Policy:
+    """How `rejection` is sent before accept, the one order: its own policy (a guard's refusal carries its guard's),
+    then the first of `inherited` that is set (the route's, then the app's), else "http"."""
+    for policy in (rejection.policy, *inherited):
+        if policy is not None:
+            return policy
+    return "http"
 
 
 async def answer_rejections(websocket: WebSocket) -> None:
@@ -59,7 +89,7 @@ async def _answer_on_exit(
 def route_rejection_policy(websocket: WebSocket) -> Policy | None:
     """The `RejectingRouter` policy of the route serving this handshake, or None for a plain route."""
     endpoint = getattr(websocket.scope.get("route"), "endpoint", None)
-    return getattr(endpoint, POLICY_ATTRIBUTE, None)
+    return endpoint.policy if isinstance(endpoint, Answerer) else None
 
 
 async def answer(websocket: WebSocket, exc: Exception, policy: Policy | None = None) -> None:
@@ -70,13 +100,14 @@ async def answer(websocket: WebSocket, exc: Exception, policy: Policy | None = N
         await call_handler(handler, websocket, exc)
         if websocket.application_state is not state:
             return
-    policy = policy or app_rejection_policy(websocket.scope.get("app")) or "http"
-    await send_rejection(websocket.scope, websocket.send, as_rejection(exc), websocket.application_state, policy)
+    rejection = as_rejection(exc)
+    policy = policy_for(rejection, policy, app_rejection_policy(websocket.scope.get("app")))
+    await send_rejection(websocket.scope, websocket.send, rejection, websocket.application_state, policy)
 
 
 async def refuse(scope: Scope, send: Send, rejection: WebSocketRejection, policy: Policy) -> None:
     """Refuse a handshake from a wrapper of the app (the middleware), before any route: no handler to ask."""
-    await send_rejection(scope, send, rejection, WebSocketState.CONNECTING, policy)
+    await send_rejection(scope, send, rejection, WebSocketState.CONNECTING, policy_for(rejection, policy))
 
 
 async def call_handler(handler: Any, conn: HTTPConnection, exc: Exception) -> Any:
@@ -92,11 +123,14 @@ def user_handler(app: Any, exc: Exception) -> Any:
     for exc_class in type(exc).__mro__:
         handler = handlers.get(exc_class)
         if handler is not None:
-            handler = getattr(handler, "user_handler", handler)  # the library's own wraps the user's
+            if isinstance(handler, RejectionHandler):  # the library's own wraps the user's
+                handler = handler.user_handler
             return None if handler in FASTAPI_DEFAULT_HANDLERS else handler
     return None
 
 
 def app_rejection_policy(app: Any) -> Policy | None:
+    """The policy `add_rejection_handlers` gave `app`, or None when it was not called."""
     handlers: dict[Any, Any] = getattr(app, "exception_handlers", None) or {}
-    return getattr(handlers.get(WebSocketRejection), POLICY_ATTRIBUTE, None)
+    handler = handlers.get(WebSocketRejection)
+    return handler.policy if isinstance(handler, Answerer) else None

@@ -12,14 +12,16 @@ from fastapi.routing import APIWebSocketRoute
 from pydantic import TypeAdapter, ValidationError
 from starlette.routing import Mount, WebSocketRoute
 
-from ._answering import POLICY_ATTRIBUTE, app_rejection_policy
-from ._asyncapi_declared import declared_of
+from ._answering import Answerer, app_rejection_policy, policy_for
 from ._compat import Dependant, dependants, effective_routes, middleware_arguments
+from ._endpoint import AnsweringEndpoint, declared_of
 from .guards.base import AnyGuard, is_guard
 from .middleware import NOT_FOUND, WebSocketGuardMiddleware
+from .policy import Policy
 from .rejection import WebSocketRejection
 
 Entry = dict[str, Any]
+Inherited = tuple[Policy | None, ...]  # the policies a rejection falls back on, in `policy_for` order
 _LOCATIONS = ("path", "query", "header", "cookie")
 
 
@@ -31,7 +33,8 @@ class SocketRoute:
     endpoint: Any
     middleware: tuple[tuple[WebSocketGuardMiddleware, str], ...]  # each with the path its app routes
     answers_validation: bool  # a 422 (RejectingRouter or add_rejection_handlers), else FastAPI's close 1008
-    policy: str  # how the route sends a rejection before accept: its router's, else its app's, else "http"
+    route_policy: Policy | None  # its RejectingRouter's policy
+    app_policy: Policy | None  # the one add_rejection_handlers gave its app
 
 
 def socket_routes(app: Any) -> list[SocketRoute]:
@@ -42,8 +45,7 @@ def socket_routes(app: Any) -> list[SocketRoute]:
 def _walk(app: Any, prefix: str, middleware: tuple[tuple[WebSocketGuardMiddleware, str], ...]) -> Iterator[SocketRoute]:
     middleware = (*middleware, *((found, prefix) for found in _guard_middleware(app)))
     handler = getattr(app, "exception_handlers", {}).get(WebSocketRequestValidationError)
-    answers = getattr(handler, POLICY_ATTRIBUTE, None)
-    app_policy = app_rejection_policy(app) or "http"
+    app_policy = app_rejection_policy(app)
     for route in effective_routes(getattr(app, "routes", ())):
         original = getattr(route, "original_route", route)
         if isinstance(original, Mount):
@@ -56,8 +58,9 @@ def _walk(app: Any, prefix: str, middleware: tuple[tuple[WebSocketGuardMiddlewar
                 dependant=getattr(route, "dependant", None),
                 endpoint=endpoint,
                 middleware=middleware,
-                answers_validation=answers is not None or getattr(endpoint, POLICY_ATTRIBUTE, None) is not None,
-                policy=getattr(endpoint, POLICY_ATTRIBUTE, None) or app_policy,
+                answers_validation=isinstance(handler, Answerer) or isinstance(endpoint, AnsweringEndpoint),
+                route_policy=endpoint.policy if isinstance(endpoint, AnsweringEndpoint) else None,
+                app_policy=app_policy,
             )
 
 
@@ -70,18 +73,18 @@ def _guard_middleware(app: Any) -> list[WebSocketGuardMiddleware]:
     return found
 
 
-def route_guards(route: SocketRoute) -> list[tuple[AnyGuard, str, str]]:
-    """The guards that run on this route's handshake, in order, each with where it comes from and the policy
-    its refusals are sent with when neither the rejection nor the guard names one."""
-    guards: list[tuple[AnyGuard, str, str]] = []
+def route_guards(route: SocketRoute) -> list[tuple[AnyGuard, str, Inherited]]:
+    """The guards that run on this route's handshake, in order, each with where it comes from and the policies
+    its refusals inherit when neither the rejection nor the guard names one (`policy_for`'s order)."""
+    guards: list[tuple[AnyGuard, str, Inherited]] = []
     for middleware, base in route.middleware:
         if middleware.guards and middleware._applies(route.path[len(base) :]):
-            guards.extend((guard, "middleware", middleware.policy) for guard in middleware.guards)
+            guards.extend((guard, "middleware", (middleware.policy,)) for guard in middleware.guards)
     seen: set[int] = set()
     for dependant in dependants(route.dependant):
         if is_guard(dependant.call) and id(dependant.call) not in seen:
             seen.add(id(dependant.call))
-            guards.append((dependant.call, "route", route.policy))
+            guards.append((dependant.call, "route", (route.route_policy, route.app_policy)))
     return guards
 
 
@@ -90,18 +93,19 @@ def handshake_rejections(route: SocketRoute) -> list[Entry]:
     entries: list[Entry] = []
     guards = route_guards(route)
     # The middleware's guards run first, then its 404 for a path no route matches, then the route's guards.
-    for guard, source, policy in guards:
+    for guard, source, inherited in guards:
         if source == "middleware":
-            entries.extend(_guard_entries(guard, source, policy))
+            entries.extend(_guard_entries(guard, source, inherited))
     for middleware, base in route.middleware:
         if middleware.not_found and middleware._applies(route.path[len(base) :]):
-            entries.append(rejection_entry(NOT_FOUND, None, "not_found", middleware.policy))
-    for guard, source, policy in guards:
+            entries.append(rejection_entry(NOT_FOUND, None, "not_found", (middleware.policy,)))
+    for guard, source, inherited in guards:
         if source == "route":
-            entries.extend(_guard_entries(guard, source, policy))
+            entries.extend(_guard_entries(guard, source, inherited))
     entries.extend(_validation(route))
     declared = declared_of(route.endpoint).rejections
-    entries.extend(rejection_entry(rejection, None, "declared", route.policy) for rejection in declared)
+    inherited = (route.route_policy, route.app_policy)
+    entries.extend(rejection_entry(rejection, None, "declared", inherited) for rejection in declared)
     unique: list[Entry] = []
     for entry in entries:
         if entry not in unique:
@@ -109,17 +113,17 @@ def handshake_rejections(route: SocketRoute) -> list[Entry]:
     return unique
 
 
-def _guard_entries(guard: AnyGuard, source: str, policy: str) -> Iterator[Entry]:
-    policy = guard.policy or policy
+def _guard_entries(guard: AnyGuard, source: str, inherited: Inherited) -> Iterator[Entry]:
+    inherited = (guard.policy, *inherited)  # a guard's refusal carries its policy (WebSocketRejection._refusal)
     members: tuple[AnyGuard, ...] | None = getattr(guard, "guards", None)
     if members is None:
-        yield from (rejection_entry(rejection, guard.name, source, policy) for rejection in guard.rejections)
+        yield from (rejection_entry(rejection, guard.name, source, inherited) for rejection in guard.rejections)
         return
     for member in members:  # all_of / any_of: each member answers with its own rejections
-        yield from _guard_entries(member, source, policy)
+        yield from _guard_entries(member, source, inherited)
 
 
-def rejection_entry(rejection: WebSocketRejection, guard: str | None, source: str, policy: str) -> Entry:
+def rejection_entry(rejection: WebSocketRejection, guard: str | None, source: str, inherited: Inherited) -> Entry:
     headers = rejection.headers
     content_type = headers.get("content-type")
     return {
@@ -131,7 +135,7 @@ def rejection_entry(rejection: WebSocketRejection, guard: str | None, source: st
         "source": source,
         "closeCode": rejection.close_code,
         "closeReason": rejection.reason,
-        "policy": rejection.policy or policy,
+        "policy": policy_for(rejection, *inherited),
     }
 
 
@@ -174,7 +178,7 @@ def _validation(route: SocketRoute) -> list[Entry]:
         ]
     reason = f"{'.'.join(map(str, error['loc']))}: {error['msg']}"
     rejection = WebSocketRejection(422, {"detail": [error]}, reason=reason)
-    return [rejection_entry(rejection, None, "validation", route.policy)]
+    return [rejection_entry(rejection, None, "validation", (route.route_policy, route.app_policy))]
 
 
 def _error(location: str, field: Any) -> dict[str, Any] | None:

@@ -27,19 +27,18 @@ denial_sent: ContextVar[bool] = ContextVar("fastapi_ws_reject_denial_sent", defa
 
 
 async def send_rejection(
-    scope: Scope, send: Send, rejection: WebSocketRejection, state: WebSocketState, policy: Policy = "http"
+    scope: Scope, send: Send, rejection: WebSocketRejection, state: WebSocketState, policy: Policy
 ) -> None:
     """Send `rejection` as the answer that fits where the handshake stands.
 
     Before accept: the HTTP response (or a close where the server lacks the extension), or, when the
     policy says so, an accept and an immediate close. After accept: a close frame. After a response or a
-    close: nothing, since nothing may follow it. `policy` is the route's or the app's; the rejection's own,
-    then the refusing guard's, come first.
+    close: nothing, since nothing may follow it. `policy` is the one `_answering.policy_for` resolved.
     """
     closing = state is WebSocketState.CONNECTED
     try:
         if state is WebSocketState.CONNECTING:
-            closing = closes(rejection.policy or policy, scope)
+            closing = closes(policy, scope)
             if closing:
                 await _accept_then_close(scope, send, rejection)
             else:

@@ -5,11 +5,8 @@ from __future__ import annotations
 from typing import Any
 
 from fastapi import FastAPI
-from starlette.requests import HTTPConnection
-from starlette.websockets import WebSocket
 
-from ._answering import POLICY_ATTRIBUTE, answer, call_handler
-from ._compat import FASTAPI_DEFAULT_HANDLERS
+from ._answering import RejectionHandler
 from ._conversion import CONVERTED_EXCEPTIONS
 from .policy import Policy, check_policy
 
@@ -44,21 +41,5 @@ def add_rejection_handlers(app: FastAPI, *, policy: Policy = "http") -> None:
     ]
     for exc_class in {*CONVERTED_EXCEPTIONS, *registered}:
         previous = app.exception_handlers.get(exc_class)
-        if getattr(previous, POLICY_ATTRIBUTE, None) is None:
-            app.exception_handlers[exc_class] = _rejecting_handler(previous, policy)
-
-
-def _rejecting_handler(previous: Handler | None, policy: Policy) -> Handler:
-    user_handler = None if previous in FASTAPI_DEFAULT_HANDLERS else previous
-
-    async def reject(conn: HTTPConnection, exc: Exception) -> Any:
-        if isinstance(conn, WebSocket):
-            await answer(conn, exc, None)
-            return None
-        if previous is None:
-            raise exc
-        return await call_handler(previous, conn, exc)
-
-    setattr(reject, POLICY_ATTRIBUTE, policy)
-    reject.user_handler = user_handler  # type: ignore[attr-defined]
-    return reject
+        if not isinstance(previous, RejectionHandler):
+            app.exception_handlers[exc_class] = RejectionHandler(previous, policy)

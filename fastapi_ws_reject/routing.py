@@ -2,87 +2,40 @@
 
 FastAPI copies a router's websocket routes into plain `APIWebSocketRoute`s when it is included (FastAPI
 0.165 even when the parent is a `RejectingRouter`), keeping the path, name, dependencies and endpoint.
-So the behaviour rides on the endpoint: a wrapper that answers what the endpoint and its parameters raise,
-the same in the original route and in every copy, with nothing added to `route.dependencies`.
+So the behaviour rides on the endpoint (`_endpoint.AnsweringEndpoint`), the same in the original route and in
+every copy: it answers what the endpoint, its parameters and the route's `dependencies=[...]` raise.
 """
 
 from __future__ import annotations
 
-import functools
-import inspect
+import logging
 from collections.abc import Callable, Iterable, Sequence
-from typing import Annotated, Any
+from typing import Any
 
-from fastapi import Depends, WebSocket, params
+from fastapi import params
 from fastapi.routing import APIRouter, APIWebSocketRoute
 from fastapi.types import DecoratedCallable
 from pydantic import BaseModel
-from starlette.types import ASGIApp
+from starlette.routing import get_name
+from starlette.types import ASGIApp, Receive, Scope, Send
 
-from ._answering import POLICY_ATTRIBUTE, answer, answer_rejections
-from ._asyncapi_declared import declare
-from ._callables import is_async_callable
-from ._conversion import CONVERTED_EXCEPTIONS
-from ._early_guards import answers_itself, guards_first, leading_guards
+from ._answering import refuse
+from ._compat import dependency_calls
+from ._early_guards import guards_first, leading_guards
+from ._endpoint import AnsweringEndpoint, Declared, answered, declared, solved_call
 from .guards.base import Guard
 from .policy import Policy, check_policy
 from .rejection import WebSocketRejection
 
-_ANSWERS = "_fastapi_ws_reject_answers"
-_WEBSOCKET = "_fastapi_ws_reject_websocket"
-_ANSWERS_DEPENDENCY = Annotated[None, Depends(answer_rejections)]
+logger = logging.getLogger("fastapi_ws_reject")
 
-
-def rejecting_endpoint(endpoint: Callable[..., Any], policy: Policy) -> Callable[..., Any]:
-    """`endpoint`, answering every rejection raised in it or in its parameters with `policy`.
-
-    An endpoint with parameters besides its `WebSocket` gets a first, hidden dependency that answers
-    where FastAPI unwinds (so validation errors and its dependencies' rejections are answered, and its
-    dependencies with `yield` see the exception first); one with none, or only guards that answer their
-    own refusals, is answered by a plain `except`.
-    """
-    if getattr(endpoint, POLICY_ATTRIBUTE, None) is not None:
-        return endpoint  # already a rejecting endpoint: it keeps its router's policy
-    if not (is_async_callable(endpoint) or inspect.iscoroutinefunction(inspect.unwrap(endpoint))):
-        # What FastAPI awaits: an `async def`, an object with one as `__call__`, or a decorator around one.
-        raise TypeError(f"Websocket endpoints must be `async def`; {endpoint!r} is not.")
-    signature = inspect.signature(endpoint, eval_str=True)
-    keyword_only = [p.replace(kind=inspect.Parameter.KEYWORD_ONLY) for p in signature.parameters.values()]
-    websocket_names = [p.name for p in keyword_only if p.annotation is WebSocket]
-    hidden: list[inspect.Parameter] = []
-    if not all(p.annotation is WebSocket or answers_itself(p) for p in keyword_only):
-        rejecting = _answering_by_dependency(endpoint)
-        hidden.append(inspect.Parameter(_ANSWERS, inspect.Parameter.KEYWORD_ONLY, annotation=_ANSWERS_DEPENDENCY))
-    elif websocket_names:  # FastAPI injects the WebSocket into one parameter only: share the endpoint's
-        rejecting = _answering_by_except(endpoint, policy, websocket_names[0], keep=True)
-    else:
-        rejecting = _answering_by_except(endpoint, policy, _WEBSOCKET, keep=False)
-        hidden.append(inspect.Parameter(_WEBSOCKET, inspect.Parameter.KEYWORD_ONLY, annotation=WebSocket))
-    rejecting.__signature__ = signature.replace(parameters=[*hidden, *keyword_only])  # type: ignore[attr-defined]
-    setattr(rejecting, POLICY_ATTRIBUTE, policy)
-    return rejecting
-
-
-def _answering_by_dependency(endpoint: Callable[..., Any]) -> Callable[..., Any]:
-    @functools.wraps(endpoint)
-    async def endpoint_answering_rejections(**values: Any) -> Any:
-        del values[_ANSWERS]
-        return await endpoint(**values)
-
-    return endpoint_answering_rejections
-
-
-def _answering_by_except(endpoint: Callable[..., Any], policy: Policy, name: str, keep: bool) -> Callable[..., Any]:
-    @functools.wraps(endpoint)
-    async def endpoint_answering_rejections(**values: Any) -> Any:
-        websocket = values[name] if keep else values.pop(name)
-        try:
-            return await endpoint(**values)
-        except CONVERTED_EXCEPTIONS as exc:
-            await answer(websocket, exc, policy)
-            return None
-
-    return endpoint_answering_rejections
+APP_DEPENDENCIES_SKIPPED = WebSocketRejection(500, {"detail": "Internal Server Error"})
+APP_DEPENDENCIES_SKIPPED_LOG = (
+    "Refused websocket %s: the app's dependencies=[...] (%s) do not run on this route, which is served as built or "
+    "through a mounted router; FastAPI adds them only when a route is included. Include the router with "
+    "app.include_router(router), or give the route the app's dependencies (RejectingRouter(dependencies=...)); "
+    "for guards on every handshake, use WebSocketGuardMiddleware."
+)
 
 
 class RejectingWebSocketRoute(APIWebSocketRoute):
@@ -111,19 +64,41 @@ class RejectingWebSocketRoute(APIWebSocketRoute):
         dependency_overrides_provider: Any | None = None,
         policy: Policy = "http",
     ) -> None:
-        self.policy: Policy = check_policy(policy) or "http"
+        if not isinstance(endpoint, AnsweringEndpoint):  # else a RejectingRouter's route, included: keep its policy
+            endpoint = AnsweringEndpoint(endpoint, check_policy(policy) or "http")
+        self.policy: Policy = endpoint.policy
         super().__init__(
             path,
-            rejecting_endpoint(endpoint, self.policy),
-            name=name,
-            dependencies=dependencies,
+            endpoint,
+            name=get_name(endpoint.endpoint) if name is None else name,
+            dependencies=answered(dependencies or ()),
             dependency_overrides_provider=dependency_overrides_provider,
         )
         #: the leading guards checked before FastAPI solves this route's dependencies, when it is served as built
         self.early_guards: tuple[Guard[Any], ...] = leading_guards(self.dependant)
         if self.early_guards:
-            policy = getattr(self.endpoint, POLICY_ATTRIBUTE, self.policy)
-            self.app: ASGIApp = guards_first(self.app, self.early_guards, dependency_overrides_provider, policy)
+            self.app: ASGIApp = guards_first(self.app, self.early_guards, dependency_overrides_provider, self.policy)
+        self._solved = frozenset(id(solved_call(call)) for call in dependency_calls(self.dependant))
+
+    async def handle(self, scope: Scope, receive: Receive, send: Send) -> None:
+        skipped = self._skipped_app_dependencies(scope)
+        if skipped:
+            logger.error(APP_DEPENDENCIES_SKIPPED_LOG, self.path_format, ", ".join(skipped))
+            await refuse(scope, send, APP_DEPENDENCIES_SKIPPED, self.policy)
+            return
+        await super().handle(scope, receive, send)
+
+    def _skipped_app_dependencies(self, scope: Scope) -> list[str]:
+        """The app's own `dependencies=[...]` this route does not solve: it was not included, so FastAPI never
+        added them, and a guard there (an app-wide `IPGuard`) would be bypassed. Failing closed says so."""
+        app_dependencies = getattr(getattr(scope.get("app"), "router", None), "dependencies", None)
+        if not app_dependencies:
+            return []
+        return [
+            getattr(d.dependency, "__name__", type(d.dependency).__name__)
+            for d in app_dependencies
+            if id(d.dependency) not in self._solved
+        ]
 
 
 class RejectingRouter(APIRouter):
@@ -159,20 +134,21 @@ class RejectingRouter(APIRouter):
         receives: type[BaseModel] | None = None,
         sends: type[BaseModel] | None = None,
     ) -> None:
+        declares = declared(rejections, receives, sends)
         super().add_api_websocket_route(path, endpoint, name, dependencies=dependencies)
         plain = self.routes[-1]
         assert isinstance(plain, APIWebSocketRoute)
+        if not isinstance(endpoint, AnsweringEndpoint):
+            endpoint = AnsweringEndpoint(endpoint, self.policy, declared=declares)
+        elif declares != Declared():
+            endpoint = endpoint.declaring(declares)
         self.routes[-1] = RejectingWebSocketRoute(
             plain.path,
             endpoint,
             name=plain.name,
             dependencies=plain.dependencies,
             dependency_overrides_provider=self.dependency_overrides_provider,
-            policy=getattr(endpoint, POLICY_ATTRIBUTE, None) or self.policy,
         )
-        rejecting = self.routes[-1]
-        assert isinstance(rejecting, RejectingWebSocketRoute)
-        declare(rejecting.endpoint, rejections, receives, sends)
 
     def websocket(
         self,

@@ -69,7 +69,7 @@ BEHAVIOURS: dict[str, Behaviour] = {
         denial_extension=False,
         keeps_close_reason=False,
         error_after_accept=frozenset({1011}),
-        note="no denial extension: one warning per process; an app error before accept takes about 1 s",
+        note="no denial extension: one warning per app; an app error before accept takes about 1 s",
     ),
 }
 

@@ -8,7 +8,7 @@ from starlette.testclient import TestClient
 
 from fastapi_ws_reject import RejectingRouter, WebSocketGuardMiddleware
 from fastapi_ws_reject.guards import ConnectionLimitGuard, InMemoryBackend, OriginGuard, any_of
-from fastapi_ws_reject.routing import rejecting_endpoint
+from fastapi_ws_reject.routing import RejectingWebSocketRoute
 from fastapi_ws_reject.testing import assert_rejected
 
 
@@ -36,9 +36,10 @@ def test_a_rejecting_endpoint_keeps_its_first_policy() -> None:
     async def endpoint(websocket: WebSocket) -> None:
         pass  # pragma: no cover
 
-    closing = rejecting_endpoint(endpoint, "close")
-    assert rejecting_endpoint(closing, "http") is closing
-    assert closing.fastapi_ws_reject_policy == "close"  # type: ignore[attr-defined]
+    closing = RejectingWebSocketRoute("/ws", endpoint, policy="close")
+    again = RejectingWebSocketRoute("/ws", closing.endpoint, policy="http")
+    assert again.endpoint is closing.endpoint and again.policy == "close"
+    assert again.endpoint.__wrapped__ is endpoint and again.name == "endpoint"
 
 
 def test_a_router_included_in_a_rejecting_router_keeps_its_policy() -> None:
