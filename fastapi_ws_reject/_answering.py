@@ -89,7 +89,8 @@ async def _answer_on_exit(
 def route_rejection_policy(websocket: WebSocket) -> Policy | None:
     """The `RejectingRouter` policy of the route serving this handshake, or None for a plain route."""
     endpoint = getattr(websocket.scope.get("route"), "endpoint", None)
-    return endpoint.policy if isinstance(endpoint, Answerer) else None
+    owner = getattr(endpoint, "__self__", None)  # a RejectingRouter endpoint is a method of its AnsweringEndpoint
+    return owner.policy if isinstance(owner, Answerer) else None
 
 
 async def answer(websocket: WebSocket, exc: Exception, policy: Policy | None = None) -> None:

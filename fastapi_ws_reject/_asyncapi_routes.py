@@ -14,7 +14,7 @@ from starlette.routing import Mount, WebSocketRoute
 
 from ._answering import Answerer, app_rejection_policy, policy_for
 from ._compat import Dependant, dependants, effective_routes, middleware_arguments
-from ._endpoint import AnsweringEndpoint, declared_of
+from ._endpoint import answering_of, declared_of
 from .guards.base import AnyGuard, is_guard
 from .middleware import NOT_FOUND, WebSocketGuardMiddleware
 from .policy import Policy
@@ -52,14 +52,15 @@ def _walk(app: Any, prefix: str, middleware: tuple[tuple[WebSocketGuardMiddlewar
             yield from _walk(original.app, prefix + original.path, middleware)
         elif isinstance(original, (APIWebSocketRoute, WebSocketRoute)):
             endpoint = route.endpoint
+            answering = answering_of(endpoint)
             yield SocketRoute(
                 path=prefix + route.path_format,
                 name=route.name,
                 dependant=getattr(route, "dependant", None),
                 endpoint=endpoint,
                 middleware=middleware,
-                answers_validation=isinstance(handler, Answerer) or isinstance(endpoint, AnsweringEndpoint),
-                route_policy=endpoint.policy if isinstance(endpoint, AnsweringEndpoint) else None,
+                answers_validation=isinstance(handler, Answerer) or answering is not None,
+                route_policy=answering.policy if answering is not None else None,
                 app_policy=app_policy,
             )
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 import functools
 import inspect
 import logging
+import types
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Annotated, Any
@@ -66,8 +67,10 @@ def declared(
 
 
 class AnsweringEndpoint(Answerer):
-    """`endpoint` with `dependencies` solved first, answering every rejection raised in them, in the endpoint or
-    in its parameters with `policy`. FastAPI sees the endpoint's own parameters after hidden ones.
+    """What a `RejectingRouter` route's endpoint answers with: `policy`, what the route `declared`, the user's
+    `endpoint`. The route's endpoint is `route_endpoint`, this object's method under the user's endpoint's name
+    and parameters, after hidden ones: a method, so that FastAPI finds the function it reports on as it does for
+    a plain endpoint (`route.endpoint.__wrapped__` is the user's), and `answering_of` finds this object from it.
 
     Parameters that FastAPI solves and that can fail get a first, hidden dependency that answers where FastAPI
     unwinds (so validation errors and its dependencies' rejections are answered, and dependencies with `yield`
@@ -76,12 +79,12 @@ class AnsweringEndpoint(Answerer):
 
     endpoint: Callable[..., Any]
     declared: Declared
+    route_endpoint: Callable[..., Any]
 
     def __init__(self, endpoint: Callable[..., Any], policy: Policy, declared: Declared = Declared()) -> None:
         if not (is_async_callable(endpoint) or inspect.iscoroutinefunction(inspect.unwrap(endpoint))):
             # What FastAPI awaits: an `async def`, an object with one as `__call__`, or a decorator around one.
             raise TypeError(f"Websocket endpoints must be `async def`; {endpoint!r} is not.")
-        functools.update_wrapper(self, endpoint)
         self.endpoint, self.policy, self.declared = endpoint, policy, declared
         self._warned = False
         signature = inspect.signature(endpoint, eval_str=True)
@@ -96,13 +99,13 @@ class AnsweringEndpoint(Answerer):
         if self._websocket is None:  # FastAPI gives the WebSocket to any parameter so annotated, at no cost
             first.append(inspect.Parameter(_WEBSOCKET, inspect.Parameter.KEYWORD_ONLY, annotation=WebSocket))
             self._hidden.add(_WEBSOCKET)
-        self.__signature__ = signature.replace(parameters=[*first, *own])
+        self.route_endpoint = _method(self, signature.replace(parameters=[*first, *own]))
 
     def declaring(self, declares: Declared) -> AnsweringEndpoint:
         """This endpoint with what its route declares for the AsyncAPI document."""
         return AnsweringEndpoint(self.endpoint, self.policy, declares)
 
-    async def __call__(self, **values: Any) -> Any:
+    async def answer_handshake(self, values: dict[str, Any]) -> Any:
         websocket: WebSocket = values[self._websocket or _WEBSOCKET]
         self._warn_about_dependencies_outside(websocket)
         for name in self._hidden:
@@ -124,6 +127,26 @@ class AnsweringEndpoint(Answerer):
             self._warned = True
             names = ", ".join(getattr(d.dependency, "__name__", repr(d.dependency)) for d in outside)
             logger.warning(PREPENDED_WARNING, getattr(route, "path", "?"), names)
+
+
+async def _endpoint(answering: AnsweringEndpoint, /, **values: Any) -> Any:
+    return await answering.answer_handshake(values)
+
+
+def _method(answering: AnsweringEndpoint, signature: inspect.Signature) -> Callable[..., Any]:
+    """`_endpoint` bound to `answering`, a fresh function that bears the user's endpoint's name, `__wrapped__`
+    and `signature` (after the parameter the method binds)."""
+    function = types.FunctionType(_endpoint.__code__, _endpoint.__globals__, closure=_endpoint.__closure__)
+    functools.update_wrapper(function, answering.endpoint)
+    bound = inspect.Parameter("answering", inspect.Parameter.POSITIONAL_ONLY)
+    function.__signature__ = signature.replace(parameters=[bound, *signature.parameters.values()])  # type: ignore[attr-defined]
+    return types.MethodType(function, answering)
+
+
+def answering_of(endpoint: object) -> AnsweringEndpoint | None:
+    """The `AnsweringEndpoint` behind a route's endpoint, or None when the library did not make it."""
+    owner = getattr(endpoint, "__self__", None)
+    return owner if isinstance(owner, AnsweringEndpoint) else None
 
 
 class AnsweredDependency:
@@ -170,4 +193,5 @@ _ANSWERS_DEPENDENCY = Annotated[None, Depends(answer_rejections)]
 
 def declared_of(endpoint: object) -> Declared:
     """What the route served by `endpoint` declares: nothing, unless a `RejectingRouter` made it."""
-    return endpoint.declared if isinstance(endpoint, AnsweringEndpoint) else Declared()
+    answering = answering_of(endpoint)
+    return answering.declared if answering is not None else Declared()

@@ -22,12 +22,12 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 from ._answering import refuse
 from ._compat import dependency_calls
 from ._early_guards import guards_first, leading_guards
-from ._endpoint import AnsweringEndpoint, Declared, answered, declared, solved_call
+from ._endpoint import AnsweringEndpoint, Declared, answered, answering_of, declared, solved_call
 from .guards.base import Guard
 from .policy import Policy, check_policy
 from .rejection import WebSocketRejection
 
-logger = logging.getLogger("fastapi_ws_reject")
+_logger = logging.getLogger("fastapi_ws_reject")
 
 APP_DEPENDENCIES_SKIPPED = WebSocketRejection(500, {"detail": "Internal Server Error"})
 APP_DEPENDENCIES_SKIPPED_LOG = (
@@ -64,13 +64,13 @@ class RejectingWebSocketRoute(APIWebSocketRoute):
         dependency_overrides_provider: Any | None = None,
         policy: Policy = "http",
     ) -> None:
-        if not isinstance(endpoint, AnsweringEndpoint):  # else a RejectingRouter's route, included: keep its policy
-            endpoint = AnsweringEndpoint(endpoint, check_policy(policy) or "http")
-        self.policy: Policy = endpoint.policy
+        # A RejectingRouter's route, included in another: it keeps its policy.
+        answering = answering_of(endpoint) or AnsweringEndpoint(endpoint, check_policy(policy) or "http")
+        self.policy: Policy = answering.policy
         super().__init__(
             path,
-            endpoint,
-            name=get_name(endpoint.endpoint) if name is None else name,
+            answering.route_endpoint,
+            name=get_name(answering.endpoint) if name is None else name,
             dependencies=answered(dependencies or ()),
             dependency_overrides_provider=dependency_overrides_provider,
         )
@@ -83,7 +83,7 @@ class RejectingWebSocketRoute(APIWebSocketRoute):
     async def handle(self, scope: Scope, receive: Receive, send: Send) -> None:
         skipped = self._skipped_app_dependencies(scope)
         if skipped:
-            logger.error(APP_DEPENDENCIES_SKIPPED_LOG, self.path_format, ", ".join(skipped))
+            _logger.error(APP_DEPENDENCIES_SKIPPED_LOG, self.path_format, ", ".join(skipped))
             await refuse(scope, send, APP_DEPENDENCIES_SKIPPED, self.policy)
             return
         await super().handle(scope, receive, send)
@@ -138,13 +138,14 @@ class RejectingRouter(APIRouter):
         super().add_api_websocket_route(path, endpoint, name, dependencies=dependencies)
         plain = self.routes[-1]
         assert isinstance(plain, APIWebSocketRoute)
-        if not isinstance(endpoint, AnsweringEndpoint):
-            endpoint = AnsweringEndpoint(endpoint, self.policy, declared=declares)
+        answering = answering_of(endpoint)
+        if answering is None:
+            answering = AnsweringEndpoint(endpoint, self.policy, declared=declares)
         elif declares != Declared():
-            endpoint = endpoint.declaring(declares)
+            answering = answering.declaring(declares)
         self.routes[-1] = RejectingWebSocketRoute(
             plain.path,
-            endpoint,
+            answering.route_endpoint,
             name=plain.name,
             dependencies=plain.dependencies,
             dependency_overrides_provider=self.dependency_overrides_provider,

@@ -35,6 +35,9 @@ CONVERSIONS = {
     '{"detail": ...}, not a 500 (or a close 1008 on newer FastAPI)',
     "http-exception-after-accept": "an HTTPException after accept is a close 4000 + status with the detail",
     "unsendable-status-500": "an HTTPException whose status cannot refuse (outside 300-599) is a 500 denial",
+    "answered-dependencies": "a RejectingRouter route's dependencies=[Depends(f)] are Depends(AnsweredDependency) "
+    "wrappers named like f (depends.dependency.depends is the user's Depends), solved before f so the route answers "
+    "what f raises (docs/limits-and-choices.md)",
 }
 
 # Modules that mention websockets but cannot see the switch.
