@@ -102,7 +102,7 @@ class RejectingWebSocketRoute(APIWebSocketRoute):
 
 
 class RejectingRouter(APIRouter):
-    """An `APIRouter` whose websocket routes are `RejectingWebSocketRoute`s, also once included elsewhere.
+    """An `APIRouter` whose websocket routes answer the rejections raised in them, also once included elsewhere.
 
     ```python
     router = RejectingRouter()
@@ -117,6 +117,13 @@ class RejectingRouter(APIRouter):
     `policy` ("http", "close" or "auto") is how its routes send a rejection before accept. A route's
     `rejections=` (what the endpoint raises itself), `receives=` and `sends=` (pydantic models of its
     messages) go into the app's AsyncAPI document (`fastapi_ws_reject.asyncapi`).
+
+    Its routes are `RejectingWebSocketRoute`s while the router is served as built or mounted. Including it
+    (`app.include_router(router)`) copies each into a plain `APIWebSocketRoute` (FastAPI 0.165 does so even when
+    the parent is a `RejectingRouter`); what rides along is the endpoint, which answers the rejections, and the
+    route's dependencies, which that endpoint answers too, under the router's `policy`. Only the early check of
+    leading guards, before FastAPI solves the other dependencies, belongs to `RejectingWebSocketRoute`: a copy
+    runs its guards in the order FastAPI solves them.
     """
 
     def __init__(self, *args: Any, policy: Policy = "http", **kwargs: Any) -> None:

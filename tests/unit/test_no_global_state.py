@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 import fastapi_ws_reject
-from fastapi_ws_reject import _asyncapi_page
+from fastapi_ws_reject.asyncapi import _page as _asyncapi_page
 from fastapi_ws_reject.guards import origin
 from fastapi_ws_reject.testing import _servers
 

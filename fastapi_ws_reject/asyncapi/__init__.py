@@ -21,14 +21,14 @@ from fastapi import FastAPI
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, JSONResponse
 
-from ._asyncapi_page import ASYNCAPI_SCRIPT_INTEGRITY as ASYNCAPI_SCRIPT_INTEGRITY
-from ._asyncapi_page import ASYNCAPI_SCRIPT_URL as ASYNCAPI_SCRIPT_URL
-from ._asyncapi_page import ASYNCAPI_STYLE_INTEGRITY as ASYNCAPI_STYLE_INTEGRITY
-from ._asyncapi_page import ASYNCAPI_STYLE_URL as ASYNCAPI_STYLE_URL
-from ._asyncapi_page import AsyncAPIPage, root_url, source_expression
-from ._asyncapi_routes import SocketRoute, handshake_rejections, parameters, route_guards, socket_routes
-from ._asyncapi_schemas import Schemas, channel_parameter, object_schema, security_schemes
-from ._endpoint import declared_of
+from .._endpoint import declared_of
+from ._page import ASYNCAPI_SCRIPT_INTEGRITY as ASYNCAPI_SCRIPT_INTEGRITY
+from ._page import ASYNCAPI_SCRIPT_URL as ASYNCAPI_SCRIPT_URL
+from ._page import ASYNCAPI_STYLE_INTEGRITY as ASYNCAPI_STYLE_INTEGRITY
+from ._page import ASYNCAPI_STYLE_URL as ASYNCAPI_STYLE_URL
+from ._page import AsyncAPIPage, root_url, source_expression
+from ._routes import SocketRoute, handshake_rejections, parameters, route_guards, socket_routes
+from ._schemas import Schemas, channel_parameter, object_schema, security_schemes
 
 __all__ = [
     "ASYNCAPI_SCRIPT_INTEGRITY",
