@@ -121,9 +121,9 @@ class RejectingRouter(APIRouter):
     Its routes are `RejectingWebSocketRoute`s while the router is served as built or mounted. Including it
     (`app.include_router(router)`) copies each into a plain `APIWebSocketRoute` (FastAPI 0.165 does so even when
     the parent is a `RejectingRouter`); what rides along is the endpoint, which answers the rejections, and the
-    route's dependencies, which that endpoint answers too, under the router's `policy`. Only the early check of
-    leading guards, before FastAPI solves the other dependencies, belongs to `RejectingWebSocketRoute`: a copy
-    runs its guards in the order FastAPI solves them.
+    route's dependencies, which that endpoint answers too, under the router's `policy`. Only the fast refusal
+    (leading guards checked before FastAPI solves the dependencies) is `RejectingWebSocketRoute`'s own: a copy
+    refuses the same handshakes with the same answers, once FastAPI calls the guards.
     """
 
     def __init__(self, *args: Any, policy: Policy = "http", **kwargs: Any) -> None:

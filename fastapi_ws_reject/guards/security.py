@@ -1,5 +1,12 @@
 """`SecuritySchemeGuard`: FastAPI's own security schemes (`HTTPBearer`, `APIKeyHeader`, `OAuth2PasswordBearer`...)
-on websocket routes, where FastAPI's `Request`-based injection does not reach them."""
+on websocket routes.
+
+Before FastAPI 0.144 a scheme's `__call__` takes a `Request`, which FastAPI does not inject on a websocket route,
+so the scheme fails there with a `TypeError`; the guard calls it with the handshake's connection. From FastAPI
+0.144 it takes an `HTTPConnection`, which FastAPI injects on websocket routes too; the guard then adds this
+library's answer to its refusal (401 with the scheme's challenge, under the route's policy, one log line) and
+refuses the `None` of `auto_error=False`.
+"""
 
 from __future__ import annotations
 
