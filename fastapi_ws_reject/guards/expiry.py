@@ -27,7 +27,7 @@ from starlette.websockets import WebSocket
 
 from .._validation import check_seconds
 from .._watching import SocketWatch, socket_watch
-from ..events import escape
+from ..events import _logged
 from ..rejection import WebSocketRejection
 
 if TYPE_CHECKING:  # only for annotations: nothing here is injected by FastAPI
@@ -251,9 +251,12 @@ class _Expiry:
             except Exception as exc:  # not hidden: logged, then `on_error` decides, as documented
                 exc.with_traceback(None)
                 closing = guard.on_error == "close"
-                path = escape(connection.scope.get("path", ""))
+                # The path is the client's, the class name the verifier's (made at run time, it may hold anything),
+                # the guard's name its check's: each escaped and cut as the rejection's line cuts them. The
+                # exception's message is never logged: it may hold the credential.
+                path, kind = _logged(connection.scope.get("path", "")), _logged(type(exc).__name__)
                 action = "closing" if closing else "keeping"
-                _logger.warning(REVALIDATION_ERROR_LOG, path, guard.name, type(exc).__name__, action)
+                _logger.warning(REVALIDATION_ERROR_LOG, path, _logged(guard.name), kind, action)
                 if closing:
                     watch.close_soon(ERROR_REJECTION._refusal(guard.name, type(exc).__name__))
                     return
