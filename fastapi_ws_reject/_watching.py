@@ -96,13 +96,19 @@ class SocketWatch:
             self.ended = True
         await self.server_send(message)
 
-    async def close(self, rejection: WebSocketRejection) -> None:
-        """Close the open socket with `rejection`'s close code and reason, once; nothing if it is not open."""
+    async def close(self, rejection: WebSocketRejection, app: object = None) -> None:
+        """Close the open socket with `rejection`'s close code and reason, once; nothing if it is not open.
+
+        `app` is the app whose guard closes it (Starlette's `scope["app"]` when the guard ran), and whose
+        listeners hear the close: an app mounted in the guard's has set `scope["app"]` to itself since. None: the
+        app serving the socket now (a middleware wrapped around the app by hand runs its guards outside any app).
+        """
         if not self.open:
             return
         self.closing = rejection
+        scope = self.scope if app is None or self.scope.get("app") is app else {**self.scope, "app": app}
         try:
-            await close_accepted(self.scope, self.server_send, rejection)
+            await close_accepted(scope, self.server_send, rejection)
         finally:
             # Only now stop waiting on the server: granian drops a connection whose receive is cancelled before
             # the close frame went out.
@@ -127,9 +133,9 @@ class SocketWatch:
         task.add_done_callback(self.tasks.discard)
         return task
 
-    def close_soon(self, rejection: WebSocketRejection) -> None:
+    def close_soon(self, rejection: WebSocketRejection, app: object = None) -> None:
         """`close` from a timer or a callback: in a task of this socket's."""
-        self.spawn(self.close(rejection))
+        self.spawn(self.close(rejection, app))
 
     def on_stop(self, stop: Callable[[], object]) -> None:
         """Call `stop` when the handshake ends (a timer's `cancel`)."""

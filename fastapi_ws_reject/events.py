@@ -77,9 +77,10 @@ def on_reject(app: Starlette, listener: Listener | None = None) -> Callable[[], 
 
     `app` is the `FastAPI` (or Starlette) app whose rejections the listener hears: those of its routes, its
     guards and the `WebSocketGuardMiddleware` it was given with `add_middleware`, the ones sent while
-    Starlette's `scope["app"]` is `app`. An app mounted in it (`app.mount("/v2", v2)`) serves its own routes:
-    register on `v2` to hear them. Listeners run in the handshake's task: keep them quick (count, don't do
-    I/O). An exception in one is not swallowed.
+    Starlette's `scope["app"]` is `app`, and the later closes of a socket its guards watch (an expiry,
+    `revalidate=`, a lost slot), even while an app mounted in it serves that socket. An app mounted in it
+    (`app.mount("/v2", v2)`) serves its own routes: register on `v2` to hear them. Listeners run in the
+    handshake's task: keep them quick (count, don't do I/O). An exception in one is not swallowed.
     """
     if not isinstance(app, Starlette):
         raise TypeError(f"on_reject() takes the app first, not {type(app).__name__}: {_ON_REJECT_FIX}.")

@@ -154,7 +154,8 @@ def watch_after_handshake(
     handshake = HTTPConnection(dict(connection.scope)) if guard.revalidate is not None else None
     expiry = _expiry_of(connection, guard.expiry_rejection, guard.name)
     if expires is not None:
-        expiry.expire_at(expires, replace=False, rejection=guard.expiry_rejection, guard=guard.name)
+        app = connection.scope.get("app")  # the app running the guard hears its close, whichever app serves then
+        expiry.expire_at(expires, replace=False, rejection=guard.expiry_rejection, guard=guard.name, app=app)
     if guard.revalidate is not None and handshake is not None:
         assert recheck is not None, f"{guard.name} re-validates, so its placement must say how to run its check"
         expiry.revalidate(guard, recheck, handshake, guard.revalidate)
@@ -164,7 +165,7 @@ def _expiry_of(connection: HTTPConnection, rejection: WebSocketRejection, guard:
     expiry: _Expiry | None = connection.scope.get(_KEY)
     if expiry is None:
         watch = socket_watch(connection)
-        expiry = connection.scope[_KEY] = _Expiry(watch, rejection, guard)
+        expiry = connection.scope[_KEY] = _Expiry(watch, rejection, guard, connection.scope.get("app"))
         watch.on_stop(expiry.stop)
     return expiry
 
@@ -183,11 +184,12 @@ class _Revalidation:
 class _Expiry:
     """One socket's expiry close and re-validations, on its watch."""
 
-    __slots__ = ("watch", "rejection", "guard", "handle", "checks")
+    __slots__ = ("watch", "rejection", "guard", "app", "handle", "checks")
 
-    def __init__(self, watch: SocketWatch, rejection: WebSocketRejection, guard: str) -> None:
+    def __init__(self, watch: SocketWatch, rejection: WebSocketRejection, guard: str, app: object) -> None:
         self.watch = watch
-        self.rejection, self.guard = rejection, guard  # the expiry close, and the guard it is reported as
+        # The expiry close, the guard it is reported as, and the app (`scope["app"]`) that ran that guard.
+        self.rejection, self.guard, self.app = rejection, guard, app
         self.handle: asyncio.TimerHandle | None = None
         self.checks: list[asyncio.TimerHandle] | None = None
 
@@ -198,6 +200,7 @@ class _Expiry:
         replace: bool,
         rejection: WebSocketRejection | None = None,
         guard: str = "",
+        app: object = None,
     ) -> None:
         # Several guards: the earliest expiry closes, with its guard's close; `extend` replaces it.
         if expires is None:
@@ -212,7 +215,7 @@ class _Expiry:
                 return
             self.handle.cancel()
         if rejection is not None:
-            self.rejection, self.guard = rejection, guard
+            self.rejection, self.guard, self.app = rejection, guard, app
         self.handle = loop.call_at(when, self._expire)
 
     def _expire(self) -> None:
@@ -221,7 +224,7 @@ class _Expiry:
             self.handle = watch.loop.call_later(_ACCEPT_POLL, self._expire)
             return
         self.handle = None
-        watch.close_soon(self.rejection._refusal(self.guard, EXPIRED))
+        watch.close_soon(self.rejection._refusal(self.guard, EXPIRED), self.app)
 
     def revalidate(self, guard: _GuardBase[Any], recheck: Recheck, connection: HTTPConnection, every: float) -> None:
         if self.checks is None:
@@ -235,6 +238,7 @@ class _Expiry:
     async def _check(self, check: _Revalidation) -> None:
         guard, connection, every = check.guard, check.connection, check.every
         watch = self.watch
+        app = connection.scope.get("app")  # the handshake's copy: the app that ran the guard
         if watch.open:
             try:
                 # A check that hangs would leave its ban unenforced: unless the guard times it itself, one period
@@ -246,7 +250,7 @@ class _Expiry:
             except WebSocketRejection as refusal:
                 # The close is a task of its own, and the refusal loses its traceback: what a server or an idle
                 # worker thread keeps of a cancelled task or a sync check's exception then holds no watch.
-                watch.close_soon(refusal.with_traceback(None))
+                watch.close_soon(refusal.with_traceback(None), app)
                 return
             except Exception as exc:  # not hidden: logged, then `on_error` decides, as documented
                 exc.with_traceback(None)
@@ -258,7 +262,7 @@ class _Expiry:
                 action = "closing" if closing else "keeping"
                 _logger.warning(REVALIDATION_ERROR_LOG, path, _logged(guard.name), kind, action)
                 if closing:
-                    watch.close_soon(ERROR_REJECTION._refusal(guard.name, type(exc).__name__))
+                    watch.close_soon(ERROR_REJECTION._refusal(guard.name, type(exc).__name__), app)
                     return
         elif watch.accepted or watch.ended:
             return

@@ -234,13 +234,19 @@ class ConnectionLimitGuard(_Limit, HoldingGuard[str]):
         if watch is None:
             return None
         socket = socket_watch(connection)
-        return socket.spawn(self._close_when_lost(watch, slot, lease, socket))
+        app = connection.scope.get("app")  # the app running this guard hears the close, whichever app serves then
+        return socket.spawn(self._close_when_lost(watch, slot, lease, socket, app))
 
     async def _close_when_lost(
-        self, watch: Callable[[str, Hashable], Awaitable[None]], slot: str, lease: Hashable, socket: SocketWatch
+        self,
+        watch: Callable[[str, Hashable], Awaitable[None]],
+        slot: str,
+        lease: Hashable,
+        socket: SocketWatch,
+        app: object,
     ) -> None:
         await watch(slot, lease)
-        await socket.close(self.rejection._refusal(self.name, "connection slot lost"))
+        await socket.close(self.rejection._refusal(self.name, "connection slot lost"), app)
 
 
 @lru_cache(maxsize=256)

@@ -187,9 +187,10 @@ def test_the_parents_middleware_refusal_before_the_mount_is_heard_by_the_parent(
     assert child_events == []
 
 
-def test_the_parents_middleware_expiry_while_the_mounted_app_serves_is_heard_by_the_mounted_app() -> None:
+def test_the_parents_middleware_expiry_while_the_mounted_app_serves_is_heard_by_the_parent() -> None:
     # Starlette's Mount hands the mounted app the connection's own scope, and the mounted app sets scope["app"]
-    # to itself: a close sent after that, even by the parent's middleware guard, is the mounted app's.
+    # to itself; the close is still the parent's middleware guard's, so the parent hears it (it went to the
+    # mounted app's listeners before: tests/security/test_watch_listeners.py).
     child = FastAPI()
     child.websocket("/wait")(wait)
     parent = FastAPI()
@@ -197,8 +198,8 @@ def test_the_parents_middleware_expiry_while_the_mounted_app_serves_is_heard_by_
     parent.add_middleware(WebSocketGuardMiddleware, guards=[ws_guard(expiring_in(0.1))])
     parent_events, child_events = listened(parent), listened(child)
     assert wait_for_close(TestClient(parent), "/child/wait") == 4401
-    assert refusals(child_events) == [("/child/wait", 401, 4401, "ws_guard(check)")]
-    assert parent_events == []
+    assert refusals(parent_events) == [("/child/wait", 401, 4401, "ws_guard(check)")]
+    assert child_events == []
 
 
 def test_a_mounted_router_is_part_of_the_app_that_mounts_it() -> None:
