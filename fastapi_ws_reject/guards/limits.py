@@ -10,7 +10,6 @@ import itertools
 import math
 import time
 from collections.abc import AsyncGenerator, Awaitable, Callable, Hashable
-from functools import lru_cache
 from typing import Protocol
 
 import anyio
@@ -24,6 +23,9 @@ from ._addresses import address
 from .base import Guard, HoldingGuard
 
 Key = Callable[[HTTPConnection], "str | Awaitable[str]"]
+# The most 429s with distinct Retry-After values a RateLimitGuard keeps built: all of a window of up to this many
+# seconds (930 bytes each).
+_KEPT_REFUSALS = 256
 
 
 class LimitBackend(Protocol):
@@ -160,6 +162,10 @@ class RateLimitGuard(_Limit, Guard[str]):
         # An explicit base __init__: pyright leaves its T unsolved (Guard[Unknown]), mypy binds it to self.
         Guard.__init__(self, rejection=rejection, policy=policy)  # pyright: ignore[reportUnknownMemberType]
         self._custom = rejection is not None
+        # This guard's 429 for each Retry-After it sent, built once: building one costs about as much as the rest
+        # of a refusal, and a flood asks for the same few. At most one per second of the window, and at most
+        # _KEPT_REFUSALS (then built afresh), so a guard keeps no more than its window needs.
+        self._refusals: dict[int, WebSocketRejection] = {}
 
     def make_rejection(self) -> WebSocketRejection:
         return _too_many("too many handshakes", 1)
@@ -167,15 +173,24 @@ class RateLimitGuard(_Limit, Guard[str]):
     @property
     def rejections(self) -> tuple[WebSocketRejection, ...]:
         # Retry-After is the wait left in the window: at most the whole window.
-        return (self.rejection,) if self._custom else (_too_many("too many handshakes", math.ceil(self.per)),)
+        return (self.rejection,) if self._custom else (self._too_many(self.per),)
 
     async def check(self, connection: HTTPConnection) -> str:
         key = await self._key(connection)
         wait = await self.backend.hit(f"{self.namespace}:{key}", self.limit, self.per)
         if wait is not None:
-            rejection = self.rejection if self._custom else _too_many("too many handshakes", math.ceil(wait))
+            rejection = self.rejection if self._custom else self._too_many(wait)
             self.refuse(connection, f"rate limit {self.limit}/{self.per:g}s reached for a key", rejection)
         return key
+
+    def _too_many(self, wait: float) -> WebSocketRejection:
+        retry_after = max(math.ceil(wait), 1)
+        refusal = self._refusals.get(retry_after)
+        if refusal is None:
+            if len(self._refusals) >= _KEPT_REFUSALS:
+                self._refusals.clear()  # a window longer than that: start again
+            refusal = self._refusals[retry_after] = _too_many("too many handshakes", retry_after)
+        return refusal
 
 
 class ConnectionLimitGuard(_Limit, HoldingGuard[str]):
@@ -249,6 +264,5 @@ class ConnectionLimitGuard(_Limit, HoldingGuard[str]):
         await socket.close(self.rejection._refusal(self.name, "connection slot lost"), app)
 
 
-@lru_cache(maxsize=256)
 def _too_many(detail: str, retry_after: int) -> WebSocketRejection:
     return WebSocketRejection(429, {"detail": detail}, headers={"Retry-After": str(max(retry_after, 1))})
