@@ -19,8 +19,8 @@ from ._answering import answer, answer_rejections
 from ._compat import Dependant, dependency_calls
 from ._conversion import CONVERTED_EXCEPTIONS
 from ._watching import start_watch
-from .guards._check import CheckGuard
-from .guards.base import CHECKED_KEY, Guard
+from .guards._base import CHECKED_KEY, Guard
+from .guards._checks import CheckGuard
 from .policy import Policy
 
 

@@ -24,7 +24,7 @@ from ._answering import Answerer, answer, answer_rejections, app_rejection_polic
 from ._callables import is_async_callable
 from ._conversion import CONVERTED_EXCEPTIONS
 from ._early_guards import answers_itself
-from .guards.base import is_guard
+from .guards._base import is_guard
 from .policy import Policy
 from .rejection import WebSocketRejection
 

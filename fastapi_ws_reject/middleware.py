@@ -14,8 +14,8 @@ from starlette.websockets import WebSocket
 
 from ._answering import refuse
 from ._watching import start_watch
-from .guards.base import AnyGuard, Guard, HoldingGuard, hold
-from .guards.composition import all_of
+from .guards._base import AnyGuard, Guard, HoldingGuard, hold
+from .guards._composition import all_of
 from .policy import Policy, check_policy
 from .rejection import WebSocketRejection
 

@@ -23,7 +23,7 @@ from ._answering import refuse
 from ._compat import dependency_calls
 from ._early_guards import guards_first, leading_guards
 from ._endpoint import AnsweringEndpoint, Declared, answered, answering_of, declared, solved_call
-from .guards.base import Guard
+from .guards._base import Guard
 from .policy import Policy, check_policy
 from .rejection import WebSocketRejection
 

@@ -15,7 +15,7 @@ from starlette.routing import Mount, WebSocketRoute
 from .._answering import Answerer, app_rejection_policy, policy_for
 from .._compat import Dependant, dependants, effective_routes, middleware_arguments
 from .._endpoint import answering_of, declared_of
-from ..guards.base import AnyGuard, is_guard
+from ..guards._base import AnyGuard, is_guard
 from ..middleware import NOT_FOUND, WebSocketGuardMiddleware
 from ..policy import Policy
 from ..rejection import WebSocketRejection

@@ -9,9 +9,9 @@ from fastapi.encoders import jsonable_encoder
 from pydantic import BaseModel, TypeAdapter
 from pydantic_core import PydanticSerializationError
 
-from ..guards.base import AnyGuard
-from ..guards.credentials import BearerTokenGuard, _CredentialGuard
-from ..guards.security import SecuritySchemeGuard
+from ..guards._base import AnyGuard
+from ..guards._credentials import BearerTokenGuard, _CredentialGuard
+from ..guards._security import SecuritySchemeGuard
 
 Schema = dict[str, Any]
 _REF_TEMPLATE = "#/components/schemas/{model}"

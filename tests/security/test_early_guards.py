@@ -11,7 +11,7 @@ from starlette.requests import HTTPConnection
 from starlette.testclient import TestClient
 
 from fastapi_ws_reject import Guard, RejectingRouter
-from fastapi_ws_reject.guards.base import CHECKED_KEY
+from fastapi_ws_reject.guards._base import CHECKED_KEY
 from fastapi_ws_reject.testing import assert_rejected
 from tests.apps import Member
 

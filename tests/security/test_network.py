@@ -15,7 +15,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 from fastapi_ws_reject import Guard, RejectingRouter, RejectionEvent, on_reject
 from fastapi_ws_reject.events import Listener
 from fastapi_ws_reject.guards import IPGuard, RateLimitGuard
-from fastapi_ws_reject.guards.network import client_host_behind_proxies
+from fastapi_ws_reject.guards._network import client_host_behind_proxies
 from fastapi_ws_reject.testing import assert_rejected
 
 PROXY = "127.0.0.1"

@@ -24,7 +24,7 @@ from fastapi import Depends, FastAPI, WebSocket
 
 from fastapi_ws_reject import RejectingRouter
 from fastapi_ws_reject.guards import IPGuard
-from fastapi_ws_reject.guards.network import IPAddress
+from fastapi_ws_reject.guards._network import IPAddress
 from fastapi_ws_reject.testing import UVICORN_WS, handshake
 from fastapi_ws_reject.testing._servers import _stop as stop
 from tests.apps import ROOT

@@ -19,7 +19,7 @@ from starlette.testclient import TestClient
 
 from fastapi_ws_reject import RejectingRouter, WebSocketGuardMiddleware, ws_guard
 from fastapi_ws_reject.events import LOGGED_FIELD_CUT, LOGGED_FIELD_LIMIT
-from fastapi_ws_reject.guards.expiry import REVALIDATION_ERROR_LOG
+from fastapi_ws_reject.guards._expiry import REVALIDATION_ERROR_LOG
 
 TOKEN = "tok-3f9a1c7e-secret"
 CUT_MARK = re.compile(re.escape(LOGGED_FIELD_CUT).replace(r"\{omitted\}", r"\d+"))

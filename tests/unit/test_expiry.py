@@ -23,7 +23,7 @@ from fastapi_ws_reject.guards import (
     extend,
     remaining,
 )
-from fastapi_ws_reject.guards.expiry import REVALIDATION_ERROR_LOG
+from fastapi_ws_reject.guards._expiry import REVALIDATION_ERROR_LOG
 
 Deny = Callable[..., Any]
 

@@ -13,7 +13,9 @@ from starlette.requests import HTTPConnection
 import fastapi_ws_reject
 from fastapi_ws_reject import WebSocketRejection
 from fastapi_ws_reject.asyncapi import _page as _asyncapi_page
-from fastapi_ws_reject.guards import RateLimitGuard, limits, origin
+from fastapi_ws_reject.guards import RateLimitGuard
+from fastapi_ws_reject.guards import _limits as limits
+from fastapi_ws_reject.guards import _origin as origin
 from fastapi_ws_reject.testing import _servers
 
 PACKAGE = Path(fastapi_ws_reject.__file__).parent

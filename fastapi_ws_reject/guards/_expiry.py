@@ -31,7 +31,7 @@ from ..events import _logged
 from ..rejection import WebSocketRejection
 
 if TYPE_CHECKING:  # only for annotations: nothing here is injected by FastAPI
-    from .base import _GuardBase
+    from ._base import _GuardBase
 
 _logger = logging.getLogger("fastapi_ws_reject")
 

@@ -12,7 +12,7 @@ from starlette.requests import HTTPConnection
 from .._answering import answer_from_here
 from ..policy import Policy, check_policy
 from ..rejection import WebSocketRejection
-from .expiry import EXPIRY_REJECTION, OnError, check_on_error, check_revalidate, watch_after_handshake
+from ._expiry import EXPIRY_REJECTION, OnError, check_on_error, check_revalidate, watch_after_handshake
 
 T = TypeVar("T")
 
@@ -115,7 +115,7 @@ class Guard(_GuardBase[T], ABC):
 
     A value with an `expires_at` (aware `datetime` or Unix time) closes the accepted socket then, with
     `expiry_rejection` (default 4401 "credential expired"); `revalidate=` seconds re-runs `check` on the
-    handshake's data while the socket is open and closes it with the refusal (see `guards.expiry`).
+    handshake's data while the socket is open and closes it with the refusal (see `guards._expiry`).
 
     ```python
     class BetaTesters(Guard[str]):

@@ -20,7 +20,7 @@ from .._watching import SocketWatch, socket_watch
 from ..policy import Policy
 from ..rejection import WebSocketRejection
 from ._addresses import address
-from .base import Guard, HoldingGuard
+from ._base import Guard, HoldingGuard
 
 Key = Callable[[HTTPConnection], "str | Awaitable[str]"]
 # The most 429s with distinct Retry-After values a RateLimitGuard keeps built: all of a window of up to this many

@@ -17,7 +17,7 @@ from starlette.requests import HTTPConnection
 from ..policy import Policy
 from ..rejection import WebSocketRejection
 from ._addresses import IPNetwork, address, networks, within
-from .base import Guard
+from ._base import Guard
 
 DEFAULT_PORTS = MappingProxyType({"http": 80, "https": 443})
 # The page's scheme for each scope scheme, and for each X-Forwarded-Proto value proxies write.

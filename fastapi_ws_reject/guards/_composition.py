@@ -9,7 +9,7 @@ from typing import Any
 from starlette.requests import HTTPConnection
 
 from ..rejection import WebSocketRejection
-from .base import AnyGuard, Guard, HoldingGuard, _admitted, hold, is_guard
+from ._base import AnyGuard, Guard, HoldingGuard, _admitted, hold, is_guard
 
 
 def all_of(*guards: AnyGuard) -> AnyGuard:
@@ -61,7 +61,7 @@ def _holds(guards: tuple[AnyGuard, ...]) -> bool:
 
 
 def _check_safe(guards: tuple[AnyGuard, ...]) -> None:
-    from .origin import OriginGuard
+    from ._origin import OriginGuard
 
     any_origin = any(isinstance(guard, OriginGuard) and guard.any_origin for guard in guards)
     if any_origin and any(guard.reads_cookies for guard in guards):

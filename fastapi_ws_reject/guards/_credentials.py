@@ -19,10 +19,10 @@ from starlette.requests import HTTPConnection
 
 from ..policy import Policy
 from ..rejection import WebSocketRejection
+from ._base import Guard
+from ._expiry import OnError, expires_at_of, has_expired
 from ._pass_rule import passes
-from .base import Guard
-from .expiry import OnError, expires_at_of, has_expired
-from .subprotocols import offered_subprotocols
+from ._subprotocols import offered_subprotocols
 
 P = TypeVar("P")
 Source = Literal["header", "query", "cookie", "subprotocol"]

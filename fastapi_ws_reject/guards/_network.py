@@ -10,7 +10,7 @@ from starlette.requests import HTTPConnection
 from ..policy import Policy
 from ..rejection import WebSocketRejection
 from ._addresses import IPAddress, IPNetwork, address, networks, within
-from .base import Guard
+from ._base import Guard
 
 #: the headers a trusted proxy may write the client's address in, as `proxy_header` names them
 PROXY_HEADERS = ("x-forwarded-for", "forwarded")

@@ -21,7 +21,7 @@ from starlette.requests import HTTPConnection
 
 from ..policy import Policy
 from ..rejection import WebSocketRejection
-from .base import Guard
+from ._base import Guard
 
 T = TypeVar("T")
 
