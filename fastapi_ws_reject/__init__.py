@@ -4,17 +4,17 @@ The core is here; the built-in guards are in `fastapi_ws_reject.guards`, the tes
 `fastapi_ws_reject.testing` (the `testing` extra).
 """
 
-from .events import RejectionEvent as RejectionEvent
-from .events import on_reject as on_reject
+from ._events import RejectionEvent as RejectionEvent
+from ._events import on_reject as on_reject
+from ._placements.handlers import add_rejection_handlers as add_rejection_handlers
+from ._placements.middleware import WebSocketGuardMiddleware as WebSocketGuardMiddleware
+from ._placements.routing import RejectingRouter as RejectingRouter
+from ._placements.routing import RejectingWebSocketRoute as RejectingWebSocketRoute
+from ._rejection import WebSocketRejection as WebSocketRejection
 from .guards import Guard as Guard
 from .guards import reject_unless as reject_unless
 from .guards import ws_guard as ws_guard
-from .handlers import add_rejection_handlers as add_rejection_handlers
-from .middleware import WebSocketGuardMiddleware as WebSocketGuardMiddleware
 from .policy import Policy as Policy
-from .rejection import WebSocketRejection as WebSocketRejection
-from .routing import RejectingRouter as RejectingRouter
-from .routing import RejectingWebSocketRoute as RejectingWebSocketRoute
 
 __version__ = "0.1.0"
 """The version of fastapi-ws-reject, as on PyPI."""

@@ -20,7 +20,7 @@ from typing import Any, Literal, TypeVar
 from redis import exceptions as redis_errors
 from redis.asyncio import Redis
 
-from ._validation import check_seconds
+from ._arguments import check_seconds
 
 _logger = logging.getLogger("fastapi_ws_reject")
 

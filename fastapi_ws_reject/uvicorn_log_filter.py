@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import logging
 
-from ._sending import denial_sent
+from ._pipeline.sending import denial_sent
 
 UVICORN_DENIAL_ERROR = "ASGI callable returned without completing handshake."
 #: the first uvicorn that no longer logs `UVICORN_DENIAL_ERROR` after a denial

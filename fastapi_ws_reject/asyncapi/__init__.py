@@ -21,7 +21,7 @@ from fastapi import FastAPI
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, JSONResponse
 
-from .._endpoint import declared_of
+from .._placements.endpoint import declared_of
 from ._page import ASYNCAPI_SCRIPT_INTEGRITY as ASYNCAPI_SCRIPT_INTEGRITY
 from ._page import ASYNCAPI_SCRIPT_URL as ASYNCAPI_SCRIPT_URL
 from ._page import ASYNCAPI_STYLE_INTEGRITY as ASYNCAPI_STYLE_INTEGRITY

@@ -12,13 +12,13 @@ from fastapi.routing import APIWebSocketRoute
 from pydantic import TypeAdapter, ValidationError
 from starlette.routing import Mount, WebSocketRoute
 
-from .._answering import Answerer, app_rejection_policy, policy_for
 from .._compat import Dependant, dependants, effective_routes, middleware_arguments
-from .._endpoint import answering_of, declared_of
+from .._pipeline.answering import Answerer, app_rejection_policy, policy_for
+from .._placements.endpoint import answering_of, declared_of
+from .._placements.middleware import NOT_FOUND, WebSocketGuardMiddleware
+from .._rejection import WebSocketRejection
 from ..guards._base import AnyGuard, is_guard
-from ..middleware import NOT_FOUND, WebSocketGuardMiddleware
 from ..policy import Policy
-from ..rejection import WebSocketRejection
 
 Entry = dict[str, Any]
 Inherited = tuple[Policy | None, ...]  # the policies a rejection falls back on, in `policy_for` order

@@ -18,12 +18,12 @@ from starlette.concurrency import run_in_threadpool
 from starlette.requests import HTTPConnection
 from starlette.types import Scope
 
-from .._answering import answer_rejections
+from .._arguments import check_seconds
 from .._callables import is_async_callable
 from .._compat import dependency_exit_stack
-from .._validation import check_seconds
+from .._pipeline.answering import answer_rejections
+from .._rejection import WebSocketRejection
 from ..policy import Policy
-from ..rejection import WebSocketRejection
 from ._base import AnyGuard, Guard, HoldingGuard, is_guard
 from ._expiry import OnError, watch_after_handshake
 from ._pass_rule import passes

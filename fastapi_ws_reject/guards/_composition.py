@@ -8,7 +8,7 @@ from typing import Any
 
 from starlette.requests import HTTPConnection
 
-from ..rejection import WebSocketRejection
+from .._rejection import WebSocketRejection
 from ._base import AnyGuard, Guard, HoldingGuard, _admitted, hold, is_guard
 
 

@@ -17,8 +17,8 @@ from typing import Generic, Literal, TypeVar
 
 from starlette.requests import HTTPConnection
 
+from .._rejection import WebSocketRejection
 from ..policy import Policy
-from ..rejection import WebSocketRejection
 from ._base import Guard
 from ._expiry import OnError, expires_at_of, has_expired
 from ._pass_rule import passes

@@ -25,10 +25,10 @@ from typing import TYPE_CHECKING, Any, Literal
 from starlette.requests import HTTPConnection
 from starlette.websockets import WebSocket
 
-from .._validation import check_seconds
+from .._arguments import check_seconds
+from .._events import _logged
+from .._rejection import WebSocketRejection
 from .._watching import SocketWatch, socket_watch
-from ..events import _logged
-from ..rejection import WebSocketRejection
 
 if TYPE_CHECKING:  # only for annotations: nothing here is injected by FastAPI
     from ._base import _GuardBase

@@ -15,10 +15,10 @@ from typing import Protocol
 import anyio
 from starlette.requests import HTTPConnection
 
-from .._validation import check_seconds
+from .._arguments import check_seconds
+from .._rejection import WebSocketRejection
 from .._watching import SocketWatch, socket_watch
 from ..policy import Policy
-from ..rejection import WebSocketRejection
 from ._addresses import address
 from ._base import Guard, HoldingGuard
 

@@ -7,8 +7,8 @@ from collections.abc import Callable, Iterable
 
 from starlette.requests import HTTPConnection
 
+from .._rejection import WebSocketRejection
 from ..policy import Policy
-from ..rejection import WebSocketRejection
 from ._addresses import IPAddress, IPNetwork, address, networks, within
 from ._base import Guard
 

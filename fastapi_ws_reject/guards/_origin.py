@@ -14,8 +14,8 @@ from types import MappingProxyType
 
 from starlette.requests import HTTPConnection
 
+from .._rejection import WebSocketRejection
 from ..policy import Policy
-from ..rejection import WebSocketRejection
 from ._addresses import IPNetwork, address, networks, within
 from ._base import Guard
 

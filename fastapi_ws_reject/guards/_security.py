@@ -19,8 +19,8 @@ from fastapi.security.http import HTTPBasic, HTTPDigest
 from starlette.exceptions import HTTPException
 from starlette.requests import HTTPConnection
 
+from .._rejection import WebSocketRejection
 from ..policy import Policy
-from ..rejection import WebSocketRejection
 from ._base import Guard
 
 T = TypeVar("T")

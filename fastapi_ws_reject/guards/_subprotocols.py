@@ -6,8 +6,8 @@ from collections.abc import Iterable
 
 from starlette.requests import HTTPConnection
 
+from .._rejection import WebSocketRejection
 from ..policy import Policy
-from ..rejection import WebSocketRejection
 from ._base import Guard
 
 

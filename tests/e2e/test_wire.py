@@ -9,7 +9,7 @@ import time
 
 import pytest
 
-from fastapi_ws_reject._sending import FALLBACK_WARNING
+from fastapi_ws_reject._pipeline.sending import FALLBACK_WARNING
 from fastapi_ws_reject.testing import Handshake, RunningServer, handshake
 from tests.e2e.support import HANDSHAKE_REQUEST, SERVER_HEADERS, Behaviour
 

@@ -27,7 +27,7 @@ from fastapi_ws_reject import (
     on_reject,
     ws_guard,
 )
-from fastapi_ws_reject._sending import FALLBACK_WARNING
+from fastapi_ws_reject._pipeline.sending import FALLBACK_WARNING
 from fastapi_ws_reject.guards import OriginGuard
 from fastapi_ws_reject.testing import assert_rejected, without_denial_extension
 

@@ -9,7 +9,7 @@ from fastapi import FastAPI
 from starlette.testclient import TestClient
 
 from fastapi_ws_reject import RejectionEvent, WebSocketGuardMiddleware, on_reject
-from fastapi_ws_reject.events import LOGGED_FIELD_CUT, LOGGED_FIELD_LIMIT
+from fastapi_ws_reject._events import LOGGED_FIELD_CUT, LOGGED_FIELD_LIMIT
 from fastapi_ws_reject.guards import OriginGuard
 from fastapi_ws_reject.testing import assert_rejected, handshake, live_server
 from tests.apps import ROOT

@@ -13,7 +13,7 @@ from starlette.testclient import httpx as testclient_httpx  # httpx or httpx2, w
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from fastapi_ws_reject import Guard, RejectingRouter, RejectionEvent, on_reject
-from fastapi_ws_reject.events import Listener
+from fastapi_ws_reject._events import Listener
 from fastapi_ws_reject.guards import IPGuard, RateLimitGuard
 from fastapi_ws_reject.guards._network import client_host_behind_proxies
 from fastapi_ws_reject.testing import assert_rejected

@@ -19,9 +19,9 @@ from fastapi.routing import APIRouter
 from starlette.testclient import TestClient
 
 from fastapi_ws_reject import RejectingRouter, add_rejection_handlers
-from fastapi_ws_reject._endpoint import PREPENDED_WARNING
+from fastapi_ws_reject._placements.endpoint import PREPENDED_WARNING
+from fastapi_ws_reject._placements.routing import APP_DEPENDENCIES_SKIPPED_LOG
 from fastapi_ws_reject.guards import OriginGuard
-from fastapi_ws_reject.routing import APP_DEPENDENCIES_SKIPPED_LOG
 from fastapi_ws_reject.testing import assert_closed, assert_rejected
 
 UNAUTHORIZED = {"status_code": 401, "json": {"detail": "bad token"}, "headers": {"www-authenticate": "Bearer"}}

@@ -18,7 +18,7 @@ from fastapi import Depends, FastAPI, WebSocket, WebSocketDisconnect
 from starlette.testclient import TestClient
 
 from fastapi_ws_reject import RejectingRouter, WebSocketGuardMiddleware, ws_guard
-from fastapi_ws_reject.events import LOGGED_FIELD_CUT, LOGGED_FIELD_LIMIT
+from fastapi_ws_reject._events import LOGGED_FIELD_CUT, LOGGED_FIELD_LIMIT
 from fastapi_ws_reject.guards._expiry import REVALIDATION_ERROR_LOG
 
 TOKEN = "tok-3f9a1c7e-secret"

@@ -271,8 +271,8 @@ def test_a_connection_only_checks_own_rejection_is_answered_on_a_plain_route() -
 
 @pytest.mark.parametrize("serve", [as_built, included])
 def test_an_endpoint_taking_only_guards_needs_no_answering_dependency(serve: Any) -> None:
-    from fastapi_ws_reject._answering import answer_rejections
     from fastapi_ws_reject._compat import dependants
+    from fastapi_ws_reject._pipeline.answering import answer_rejections
 
     router = RejectingRouter()
 

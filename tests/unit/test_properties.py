@@ -7,7 +7,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from fastapi_ws_reject import WebSocketRejection
-from fastapi_ws_reject._validation import MAX_REASON_BYTES, check_close_code, cut_reason
+from fastapi_ws_reject._arguments import MAX_REASON_BYTES, check_close_code, cut_reason
 from tests.strategies import TOKEN_CHARS, bodies, headers, statuses
 
 _TOKEN = re.compile(f"[{re.escape(TOKEN_CHARS)}]+")

@@ -7,8 +7,8 @@ from fastapi import Depends, FastAPI, HTTPException, WebSocket
 from starlette.testclient import TestClient
 
 from fastapi_ws_reject import RejectingRouter, WebSocketGuardMiddleware
+from fastapi_ws_reject._placements.routing import RejectingWebSocketRoute
 from fastapi_ws_reject.guards import ConnectionLimitGuard, InMemoryBackend, OriginGuard, any_of
-from fastapi_ws_reject.routing import RejectingWebSocketRoute
 from fastapi_ws_reject.testing import assert_rejected
 
 

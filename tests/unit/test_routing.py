@@ -14,7 +14,7 @@ from fastapi_ws_reject import (
     add_rejection_handlers,
     ws_guard,
 )
-from fastapi_ws_reject._sending import FALLBACK_WARNING
+from fastapi_ws_reject._pipeline.sending import FALLBACK_WARNING
 from fastapi_ws_reject.testing import without_denial_extension
 from tests.apps import LAYOUTS, build_routes
 

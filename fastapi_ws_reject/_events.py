@@ -13,7 +13,7 @@ from typing import cast
 from starlette.applications import Starlette
 from starlette.types import Scope
 
-from .rejection import WebSocketRejection
+from ._rejection import WebSocketRejection
 
 _logger = logging.getLogger("fastapi_ws_reject")
 

@@ -20,13 +20,13 @@ from typing import Annotated, Any
 from fastapi import Depends, WebSocket, params
 from pydantic import BaseModel
 
-from ._answering import Answerer, answer, answer_rejections, app_rejection_policy
-from ._callables import is_async_callable
-from ._conversion import CONVERTED_EXCEPTIONS
-from ._early_guards import answers_itself
-from .guards._base import is_guard
-from .policy import Policy
-from .rejection import WebSocketRejection
+from .._callables import is_async_callable
+from .._pipeline.answering import Answerer, answer, answer_rejections, app_rejection_policy
+from .._pipeline.conversion import CONVERTED_EXCEPTIONS
+from .._rejection import WebSocketRejection
+from ..guards._base import is_guard
+from ..policy import Policy
+from .early_guards import answers_itself
 
 logger = logging.getLogger("fastapi_ws_reject")
 

@@ -6,9 +6,9 @@ from typing import Any
 
 from fastapi import FastAPI
 
-from ._answering import RejectionHandler
-from ._conversion import CONVERTED_EXCEPTIONS
-from .policy import Policy, check_policy
+from .._pipeline.answering import RejectionHandler
+from .._pipeline.conversion import CONVERTED_EXCEPTIONS
+from ..policy import Policy, check_policy
 
 Handler = Any  # Starlette's handler type differs between versions; the handlers below fit every one.
 

@@ -8,7 +8,7 @@ from fastapi.encoders import jsonable_encoder
 from fastapi.exceptions import WebSocketRequestValidationError
 from starlette.exceptions import HTTPException, WebSocketException
 
-from .rejection import WebSocketRejection
+from .._rejection import WebSocketRejection
 
 logger = logging.getLogger("fastapi_ws_reject")
 

@@ -11,7 +11,7 @@ from fastapi.encoders import jsonable_encoder
 from starlette.datastructures import Headers
 from starlette.responses import Response
 
-from ._validation import check_close_code, check_status_code, cut_reason, encode_header
+from ._arguments import check_close_code, check_status_code, cut_reason, encode_header
 from .policy import Policy, check_policy
 
 RawHeaders = list[tuple[bytes, bytes]]

@@ -15,13 +15,13 @@ from fastapi import params
 from starlette.types import ASGIApp, Receive, Scope, Send
 from starlette.websockets import WebSocket
 
-from ._answering import answer, answer_rejections
-from ._compat import Dependant, dependency_calls
-from ._conversion import CONVERTED_EXCEPTIONS
-from ._watching import start_watch
-from .guards._base import CHECKED_KEY, Guard
-from .guards._checks import CheckGuard
-from .policy import Policy
+from .._compat import Dependant, dependency_calls
+from .._pipeline.answering import answer, answer_rejections
+from .._pipeline.conversion import CONVERTED_EXCEPTIONS
+from .._watching import start_watch
+from ..guards._base import CHECKED_KEY, Guard
+from ..guards._checks import CheckGuard
+from ..policy import Policy
 
 
 def leading_guards(dependant: Dependant) -> tuple[Guard[Any], ...]:

@@ -19,13 +19,13 @@ from pydantic import BaseModel
 from starlette.routing import get_name
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from ._answering import refuse
-from ._compat import dependency_calls
-from ._early_guards import guards_first, leading_guards
-from ._endpoint import AnsweringEndpoint, Declared, answered, answering_of, declared, solved_call
-from .guards._base import Guard
-from .policy import Policy, check_policy
-from .rejection import WebSocketRejection
+from .._compat import dependency_calls
+from .._pipeline.answering import refuse
+from .._rejection import WebSocketRejection
+from ..guards._base import Guard
+from ..policy import Policy, check_policy
+from .early_guards import guards_first, leading_guards
+from .endpoint import AnsweringEndpoint, Declared, answered, answering_of, declared, solved_call
 
 _logger = logging.getLogger("fastapi_ws_reject")
 

@@ -8,9 +8,9 @@ from contextvars import ContextVar
 from starlette.types import Scope, Send
 from starlette.websockets import WebSocketDisconnect, WebSocketState
 
-from .events import events_of, report
-from .policy import Policy, closes
-from .rejection import WebSocketRejection
+from .._events import events_of, report
+from .._rejection import WebSocketRejection
+from ..policy import Policy, closes
 
 logger = logging.getLogger("fastapi_ws_reject")
 

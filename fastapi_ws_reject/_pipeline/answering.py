@@ -17,12 +17,12 @@ from starlette.requests import HTTPConnection
 from starlette.types import Scope, Send
 from starlette.websockets import WebSocketState
 
-from ._callables import is_async_callable
-from ._compat import FASTAPI_DEFAULT_HANDLERS, dependency_exit_stack
-from ._conversion import CONVERTED_EXCEPTIONS, as_rejection
-from ._sending import send_rejection
-from .policy import Policy
-from .rejection import WebSocketRejection
+from .._callables import is_async_callable
+from .._compat import FASTAPI_DEFAULT_HANDLERS, dependency_exit_stack
+from .._rejection import WebSocketRejection
+from ..policy import Policy
+from .conversion import CONVERTED_EXCEPTIONS, as_rejection
+from .sending import send_rejection
 
 
 class Answerer:
