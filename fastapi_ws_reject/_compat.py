@@ -5,6 +5,7 @@
 
 from __future__ import annotations
 
+import inspect
 from collections.abc import Iterator, Sequence
 from contextlib import AsyncExitStack
 from typing import Any
@@ -14,6 +15,9 @@ from fastapi.exception_handlers import (
     http_exception_handler,
     request_validation_exception_handler,
     websocket_request_validation_exception_handler,
+)
+from starlette._utils import (
+    is_async_callable as is_async_callable,  # awaited or run in the threadpool, as Starlette decides
 )
 from starlette.types import Receive, Scope, Send
 from starlette.websockets import WebSocket
@@ -84,3 +88,10 @@ def middleware_arguments(middleware: Any) -> tuple[tuple[Any, ...], dict[str, An
     return tuple(getattr(middleware, "args", ())), dict(
         getattr(middleware, "kwargs", None) or getattr(middleware, "options", {})
     )
+
+
+def is_async_callable(obj: Any) -> bool:
+    """Whether FastAPI awaits `obj` when it calls it: a coroutine function, or an instance whose class has an
+    `async def __call__`. Not `starlette._utils.is_async_callable`, which says yes for such a class itself,
+    which FastAPI calls to build an instance."""
+    return inspect.iscoroutinefunction(obj) or inspect.iscoroutinefunction(type(obj).__call__)

@@ -17,8 +17,7 @@ from starlette.requests import HTTPConnection
 from starlette.types import Scope, Send
 from starlette.websockets import WebSocketState
 
-from .._callables import is_async_callable
-from .._compat import FASTAPI_DEFAULT_HANDLERS, dependency_exit_stack
+from .._compat import FASTAPI_DEFAULT_HANDLERS, dependency_exit_stack, is_async_callable
 from .._rejection import WebSocketRejection
 from ..policy import Policy
 from .conversion import CONVERTED_EXCEPTIONS, as_rejection

@@ -20,7 +20,7 @@ from typing import Annotated, Any
 from fastapi import Depends, WebSocket, params
 from pydantic import BaseModel
 
-from .._callables import is_async_callable
+from .._compat import is_async_callable
 from .._pipeline.answering import Answerer, answer, answer_rejections, app_rejection_policy
 from .._pipeline.conversion import CONVERTED_EXCEPTIONS
 from .._rejection import WebSocketRejection

@@ -19,8 +19,7 @@ from starlette.requests import HTTPConnection
 from starlette.types import Scope
 
 from .._arguments import check_seconds
-from .._callables import is_async_callable
-from .._compat import dependency_exit_stack
+from .._compat import dependency_exit_stack, is_async_callable
 from .._pipeline.answering import answer_rejections
 from .._rejection import WebSocketRejection
 from ..policy import Policy

@@ -2,6 +2,7 @@
 the test named after it fails and says what moved."""
 
 import asyncio
+import functools
 from contextlib import AsyncExitStack
 from typing import Annotated, Any
 
@@ -18,6 +19,7 @@ from fastapi_ws_reject._compat import (
     dependency_calls,
     dependency_exit_stack,
     effective_routes,
+    is_async_callable,
     middleware_arguments,
     set_websocket_channels,
     websocket_channels,
@@ -145,3 +147,22 @@ def test_a_websockets_channels_are_the_servers_and_can_be_replaced() -> None:
     assert sent == [("through the watch", {"type": "websocket.accept"})], (
         "Starlette's WebSocket.send no longer sends through _send."
     )
+
+
+def test_is_async_callable_tells_what_fastapi_awaits() -> None:
+    """A class with `async def __call__` is called to build an instance, not awaited (Starlette's private helper
+    says otherwise)."""
+
+    class Endpoint:
+        async def __call__(self) -> None:
+            pass  # pragma: no cover
+
+    async def coroutine_function() -> None:
+        pass  # pragma: no cover
+
+    def plain() -> None:
+        pass  # pragma: no cover
+
+    assert is_async_callable(coroutine_function) and is_async_callable(Endpoint())
+    assert is_async_callable(functools.partial(coroutine_function))
+    assert not is_async_callable(plain) and not is_async_callable(Endpoint)
