@@ -16,9 +16,6 @@ from fastapi.exception_handlers import (
     request_validation_exception_handler,
     websocket_request_validation_exception_handler,
 )
-from starlette._utils import (
-    is_async_callable as is_async_callable,  # awaited or run in the threadpool, as Starlette decides
-)
 from starlette.types import Receive, Scope, Send
 from starlette.websockets import WebSocket
 
