@@ -5,6 +5,8 @@ from __future__ import annotations
 import math
 import re
 
+from .policy import Policy
+
 # RFC 9110 section 5.6.2: token = 1*tchar.
 _TOKEN = re.compile(r"[!#$%&'*+\-.^_`|~0-9A-Za-z]+")
 # RFC 9110 section 5.5: field values hold visible characters, spaces, tabs and obs-text (0x80-0xFF).
@@ -79,3 +81,12 @@ def cut_reason(reason: object) -> str:
     if len(encoded) <= MAX_REASON_BYTES:
         return reason
     return encoded[:MAX_REASON_BYTES].decode("utf-8", errors="ignore")
+
+
+POLICIES: tuple[Policy, ...] = ("http", "close", "auto")
+
+
+def check_policy(policy: object) -> Policy | None:
+    if policy is not None and policy not in POLICIES:
+        raise ValueError(f"policy must be one of {', '.join(POLICIES)} (or None to inherit), got {policy!r}.")
+    return policy

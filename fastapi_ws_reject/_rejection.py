@@ -11,8 +11,8 @@ from fastapi.encoders import jsonable_encoder
 from starlette.datastructures import Headers
 from starlette.responses import Response
 
-from ._arguments import check_close_code, check_status_code, cut_reason, encode_header
-from .policy import Policy, check_policy
+from ._arguments import check_close_code, check_policy, check_status_code, cut_reason, encode_header
+from .policy import Policy
 
 RawHeaders = list[tuple[bytes, bytes]]
 

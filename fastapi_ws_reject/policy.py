@@ -12,6 +12,8 @@ from typing import Literal
 
 from starlette.types import Scope
 
+__all__ = ["Policy", "is_browser_handshake"]
+
 Policy = Literal["http", "close", "auto"]
 """How a rejection before accept is sent: `"http"` (the response), `"close"` (accept, then close with the code and
 reason a browser page can read) or `"auto"` (`close` for browsers, `http` for other clients).
@@ -20,13 +22,6 @@ reason a browser page can read) or `"auto"` (`close` for browsers, `http` for ot
 router = RejectingRouter(policy="auto")
 ```
 """
-POLICIES: tuple[Policy, ...] = ("http", "close", "auto")
-
-
-def check_policy(policy: object) -> Policy | None:
-    if policy is not None and policy not in POLICIES:
-        raise ValueError(f"policy must be one of {', '.join(POLICIES)} (or None to inherit), got {policy!r}.")
-    return policy
 
 
 def is_browser_handshake(scope: Scope) -> bool:
@@ -52,7 +47,3 @@ def is_browser_handshake(scope: Scope) -> bool:
         elif name == b"user-agent":
             browser = browser or value.startswith(b"Mozilla/")
     return origin and browser
-
-
-def closes(policy: Policy, scope: Scope) -> bool:
-    return policy == "close" or (policy == "auto" and is_browser_handshake(scope))

@@ -15,6 +15,8 @@ import pytest
 if TYPE_CHECKING:
     from .testing import RunningServer
 
+__all__ = ["ws_live_server"]
+
 
 @pytest.fixture
 def ws_live_server() -> Iterator[Callable[..., RunningServer]]:

@@ -24,16 +24,22 @@ from ._arguments import check_seconds
 
 _logger = logging.getLogger("fastapi_ws_reject")
 
+__all__ = ["LEASE_LOST", "REDIS_BACK", "REDIS_DOWN", "FailurePolicy", "RedisBackend", "from_url"]
+
 FailurePolicy = Literal["open", "closed"]
+"""What the limits do while Redis fails: `"open"` lets handshakes in unlimited, `"closed"` refuses them."""
 # Log texts name no key: keys hold user ids. The exception's type says enough to tell an outage from a failover.
 REDIS_DOWN = "Redis failed (%s); rate and connection limits fail %s until it answers again."
+"""The WARNING logged once when Redis starts failing: the error, then `open` or `closed`."""
 REDIS_BACK = "Redis answers again; rate and connection limits are enforced."
+"""The line logged once when Redis answers again after `REDIS_DOWN`."""
 LEASE_LOST = "A connection slot's lease could not be kept in Redis (%s); %s."
+"""The WARNING logged when an open socket's slot is lost in Redis: why, then what happens to the socket."""
 _EXPIRED = "every renewal failed until it expired"
 _FULL = "it was gone, and the limit was full when the renewal tried to take it back"
 _KEPT_OPEN = "its socket stays open, unlimited (on_failure='open')"
 _CLOSING = "its socket is closed (on_failure='closed')"
-T = TypeVar("T")
+_T = TypeVar("_T")
 
 # KEYS[1] counter; ARGV window ms, limit. Returns -1 within the limit, else the ms until the window ends.
 _HIT = """
@@ -244,7 +250,7 @@ class RedisBackend:
         await asyncio.wait([lease.attempt])  # bounded by lease_ttl, after which the lease expires anyway
         await self._call(lambda: self.client.zrem(self.prefix + lease.key, name))
 
-    async def _call(self, operation: Callable[[], Awaitable[T]]) -> T | None:
+    async def _call(self, operation: Callable[[], Awaitable[_T]]) -> _T | None:
         try:
             result = await asyncio.wait_for(operation(), self.timeout)
         except _FAILURES as exc:

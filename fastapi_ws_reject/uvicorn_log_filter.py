@@ -16,9 +16,12 @@ import logging
 
 from ._pipeline.sending import denial_sent
 
+__all__ = ["UVICORN_DENIAL_ERROR", "UVICORN_FIXED_IN", "UvicornDenialLogFilter", "quiet_uvicorn_denial_errors"]
+
 UVICORN_DENIAL_ERROR = "ASGI callable returned without completing handshake."
-#: the first uvicorn that no longer logs `UVICORN_DENIAL_ERROR` after a denial
+"""The line uvicorn's `websockets-sansio` logs after a denial before 0.55, which the filter drops."""
 UVICORN_FIXED_IN = (0, 55)
+"""The first uvicorn that no longer logs `UVICORN_DENIAL_ERROR` after a denial."""
 
 
 class UvicornDenialLogFilter(logging.Filter):

@@ -10,7 +10,7 @@ from starlette.websockets import WebSocketDisconnect, WebSocketState
 
 from .._events import events_of, report
 from .._rejection import WebSocketRejection
-from ..policy import Policy, closes
+from ..policy import Policy, is_browser_handshake
 
 logger = logging.getLogger("fastapi_ws_reject")
 
@@ -107,3 +107,7 @@ def _warn_about_fallback(scope: Scope) -> None:
         if events is not None:
             events.warned_about_fallback = True
         logger.warning(FALLBACK_WARNING, DENIAL_EXTENSION)
+
+
+def closes(policy: Policy, scope: Scope) -> bool:
+    return policy == "close" or (policy == "auto" and is_browser_handshake(scope))

@@ -6,9 +6,10 @@ from typing import Any
 
 from fastapi import FastAPI
 
+from .._arguments import check_policy
 from .._pipeline.answering import RejectionHandler
 from .._pipeline.conversion import CONVERTED_EXCEPTIONS
-from ..policy import Policy, check_policy
+from ..policy import Policy
 
 Handler = Any  # Starlette's handler type differs between versions; the handlers below fit every one.
 

@@ -12,12 +12,13 @@ from starlette.routing import Match
 from starlette.types import ASGIApp, Receive, Scope, Send
 from starlette.websockets import WebSocket
 
+from .._arguments import check_policy
 from .._pipeline.answering import refuse
 from .._rejection import WebSocketRejection
 from .._watching import start_watch
 from ..guards._base import AnyGuard, Guard, HoldingGuard, hold
 from ..guards._composition import all_of
-from ..policy import Policy, check_policy
+from ..policy import Policy
 
 NOT_FOUND = WebSocketRejection(404, {"detail": "Not Found"})
 _NOTHING = "(?!)"

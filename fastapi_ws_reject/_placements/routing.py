@@ -19,11 +19,12 @@ from pydantic import BaseModel
 from starlette.routing import get_name
 from starlette.types import ASGIApp, Receive, Scope, Send
 
+from .._arguments import check_policy
 from .._compat import dependency_calls
 from .._pipeline.answering import refuse
 from .._rejection import WebSocketRejection
 from ..guards._base import Guard
-from ..policy import Policy, check_policy
+from ..policy import Policy
 from .early_guards import guards_first, leading_guards
 from .endpoint import AnsweringEndpoint, Declared, answered, answering_of, declared, solved_call
 

@@ -40,7 +40,7 @@ __all__ = [
     "asyncapi_schema",
 ]
 
-ASYNCAPI_VERSION = "3.0.0"
+_ASYNCAPI_VERSION = "3.0.0"
 _CACHE = "fastapi_ws_reject_asyncapi"
 _PARAMETER = re.compile(r"{([^}:]+)(?::[^}]*)?}")
 _ID = re.compile(r"[^A-Za-z0-9_\-]")
@@ -145,7 +145,7 @@ def _build(app: FastAPI, title: str, version: str) -> dict[str, Any]:
     info: dict[str, Any] = {"title": title, "version": version}
     if app.description:
         info["description"] = app.description
-    document: dict[str, Any] = {"asyncapi": ASYNCAPI_VERSION, "info": info, "channels": channels}
+    document: dict[str, Any] = {"asyncapi": _ASYNCAPI_VERSION, "info": info, "channels": channels}
     if operations:
         document["operations"] = operations
     components = {

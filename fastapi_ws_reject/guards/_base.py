@@ -9,9 +9,10 @@ from typing import Any, Generic, NoReturn, TypeGuard, TypeVar, cast
 from fastapi import WebSocket
 from starlette.requests import HTTPConnection
 
+from .._arguments import check_policy
 from .._pipeline.answering import answer_from_here
 from .._rejection import WebSocketRejection
-from ..policy import Policy, check_policy
+from ..policy import Policy
 from ._expiry import EXPIRY_REJECTION, OnError, check_on_error, check_revalidate, watch_after_handshake
 
 T = TypeVar("T")
