@@ -121,8 +121,9 @@ class SocketWatch:
         if self.armed:
             await app(self.scope, self.receive, self.send)
         else:
+            scope, receive, send = self.scope, self.server_receive, self.server_send
             self.stop()
-            await app(self.scope, self.server_receive, self.server_send)
+            await app(scope, receive, send)
 
     def spawn(self, work: Coroutine[Any, Any, None]) -> asyncio.Task[None]:
         """Run `work` as a task of this socket's, cancelled when the handshake ends."""
@@ -144,7 +145,10 @@ class SocketWatch:
         self.stops.append(stop)
 
     def stop(self) -> None:
-        """The handshake ended: nothing scheduled for it may run, and the scope forgets the watch."""
+        """The handshake ended: nothing scheduled for it may run, the scope forgets the watch, and the watch lets
+        go of the scope and of the server's channels. The app's `WebSocket` may outlive the handshake with the
+        watch's `receive` and `send` (an idle worker thread keeps the arguments of the last sync function it ran):
+        the watch it keeps then holds nothing of the connection, and answers as a closed connection."""
         stops, self.stops = self.stops, None
         for stop in stops or ():
             stop()
@@ -152,6 +156,8 @@ class SocketWatch:
             task.cancel()
         if self.scope.get(_KEY) is self:
             del self.scope[_KEY]
+        self.ended = True  # nothing left for the library to close
+        self.scope, self.server_receive, self.server_send = {}, _ended_receive, _ended_send
 
 
 def socket_watch(connection: HTTPConnection) -> SocketWatch:
@@ -176,10 +182,11 @@ def socket_watch(connection: HTTPConnection) -> SocketWatch:
 
 
 def _unwatch(websocket: WebSocket, watch: SocketWatch) -> None:
+    receive, send = watch.server_receive, watch.server_send
     watch.stop()
     # The `WebSocket` may outlive its handshake (an idle worker thread keeps the arguments of the last sync check
     # it ran): give it back the server's channels, so that it holds no watch.
-    set_websocket_channels(websocket, watch.server_receive, watch.server_send)
+    set_websocket_channels(websocket, receive, send)
 
 
 def start_watch(scope: Scope, receive: Receive, send: Send) -> SocketWatch:
@@ -187,3 +194,14 @@ def start_watch(scope: Scope, receive: Receive, send: Send) -> SocketWatch:
     solving): in the scope while the guards run and the app serves it; the wrapper stops it."""
     watch = scope[_KEY] = SocketWatch(scope, receive, send)
     return watch
+
+
+async def _ended_receive() -> Message:
+    """What a stopped watch receives: the connection is over, as a server says once the client went away."""
+    return {"type": "websocket.disconnect", "code": 1006, "reason": ""}
+
+
+async def _ended_send(message: Message) -> None:
+    """What a stopped watch sends: nothing; ASGI's error for a closed connection (Starlette makes it a
+    `WebSocketDisconnect`)."""
+    raise OSError("the handshake this socket's watch served has ended")

@@ -11,6 +11,7 @@ from ._credentials import APIKeyGuard as APIKeyGuard
 from ._credentials import Authenticated as Authenticated
 from ._credentials import BearerTokenGuard as BearerTokenGuard
 from ._credentials import constant_time_lookup as constant_time_lookup
+from ._expiry import ExpiryOptions as ExpiryOptions
 from ._expiry import extend as extend
 from ._expiry import remaining as remaining
 from ._limits import ConnectionLimitGuard as ConnectionLimitGuard
@@ -26,6 +27,7 @@ from ._subprotocols import SubprotocolGuard as SubprotocolGuard
 
 __all__ = [
     "CheckOptions",
+    "ExpiryOptions",
     "APIKeyGuard",
     "Authenticated",
     "BearerTokenGuard",

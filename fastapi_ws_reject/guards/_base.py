@@ -4,7 +4,7 @@ middleware."""
 import contextlib
 from abc import ABC, abstractmethod
 from collections.abc import AsyncGenerator, AsyncIterator
-from typing import Any, Generic, NoReturn, TypeGuard, TypeVar, cast
+from typing import TYPE_CHECKING, Any, Generic, NoReturn, TypeGuard, TypeVar, cast
 
 from fastapi import WebSocket
 from starlette.requests import HTTPConnection
@@ -13,7 +13,18 @@ from .._arguments import check_policy
 from .._pipeline.answering import answer_from_here
 from .._rejection import WebSocketRejection
 from ..policy import Policy
-from ._expiry import EXPIRY_REJECTION, OnError, check_on_error, check_revalidate, watch_after_handshake
+from ._expiry import (
+    EXPIRY_REJECTION,
+    ExpiryOptions,
+    OnError,
+    check_on_error,
+    check_revalidate,
+    expiry_options,
+    watch_after_handshake,
+)
+
+if TYPE_CHECKING:
+    from typing_extensions import Unpack
 
 T = TypeVar("T")
 
@@ -48,24 +59,17 @@ class _GuardBase(Generic[T]):
         *,
         rejection: WebSocketRejection | None = None,
         policy: Policy | None = None,
-        revalidate: float | None = None,
-        on_error: OnError = "keep",
-        expiry_rejection: WebSocketRejection | None = None,
+        **expiry: "Unpack[ExpiryOptions]",
     ) -> None:
         if rejection is not None and not isinstance(rejection, WebSocketRejection):
             raise TypeError(f"rejection must be a WebSocketRejection, got {type(rejection).__name__}.")
         self.rejection = rejection if rejection is not None else self.make_rejection()
         self.policy = check_policy(policy)
-        self.configure_expiry(revalidate=revalidate, on_error=on_error, expiry_rejection=expiry_rejection)
+        self.configure_expiry(**expiry)
 
-    def configure_expiry(
-        self,
-        *,
-        revalidate: float | None = None,
-        on_error: OnError = "keep",
-        expiry_rejection: WebSocketRejection | None = None,
-    ) -> None:
+    def configure_expiry(self, **expiry: "Unpack[ExpiryOptions]") -> None:
         """Set `revalidate`, `on_error` and `expiry_rejection`, checked as `__init__` checks them."""
+        revalidate, on_error, expiry_rejection = expiry_options(expiry, type(self).__name__)
         if expiry_rejection is not None and not isinstance(expiry_rejection, WebSocketRejection):
             raise TypeError(f"expiry_rejection must be a WebSocketRejection, got {type(expiry_rejection).__name__}.")
         if revalidate is not None and isinstance(self, HoldingGuard):

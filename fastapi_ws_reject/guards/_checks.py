@@ -10,7 +10,7 @@ import functools
 import inspect
 import itertools
 from collections.abc import Awaitable, Callable, Mapping
-from typing import TYPE_CHECKING, Annotated, Any, TypedDict, TypeVar
+from typing import TYPE_CHECKING, Annotated, Any, TypeVar
 
 from fastapi import Depends, WebSocket
 from fastapi.concurrency import contextmanager_in_threadpool
@@ -24,7 +24,7 @@ from .._pipeline.answering import answer_rejections
 from .._rejection import WebSocketRejection
 from ..policy import Policy
 from ._base import AnyGuard, Guard, HoldingGuard, is_guard
-from ._expiry import OnError, watch_after_handshake
+from ._expiry import ExpiryOptions, watch_after_handshake
 from ._pass_rule import passes
 
 if TYPE_CHECKING:
@@ -55,9 +55,7 @@ class CheckGuard(Guard[Any]):
         policy: Policy | None,
         timeout: float | None,
         timeout_rejection: WebSocketRejection | None,
-        revalidate: float | None = None,
-        on_error: OnError = "keep",
-        expiry_rejection: WebSocketRejection | None = None,
+        **expiry: Unpack[ExpiryOptions],
     ) -> None:
         if not callable(check):
             raise TypeError(f"ws_guard takes a function or a guard, got {check!r}.")
@@ -69,19 +67,13 @@ class CheckGuard(Guard[Any]):
         self._check_parameters = list(parameters)
         self._connection_names = [name for name, p in parameters.items() if _is_connection(p.annotation)]
         self.connection_only = not _yields(check) and len(self._connection_names) == len(parameters)
-        if revalidate is not None and not self.connection_only:
+        if expiry.get("revalidate") is not None and not self.connection_only:
             raise TypeError(
                 f"revalidate= re-runs {self.name} with the handshake's connection only, but it takes FastAPI "
                 "parameters; make the check take just the connection (`websocket: WebSocket`) and read headers, "
                 "query and cookies from it."
             )
-        super().__init__(
-            rejection=rejection,
-            policy=policy,
-            revalidate=revalidate,
-            on_error=on_error,
-            expiry_rejection=expiry_rejection,
-        )
+        super().__init__(rejection=rejection, policy=policy, **expiry)
         self.__signature__ = self._signature_for_fastapi(parameters)
 
     @property
@@ -212,10 +204,11 @@ def _yields(check: Callable[..., Any]) -> bool:
     return any(inspect.isgeneratorfunction(f) or inspect.isasyncgenfunction(f) for f in (check, call_method))
 
 
-class CheckOptions(TypedDict, total=False):
-    """The keyword arguments of `ws_guard` and `@reject_unless`; `ws_guard` says what each does."""
+class CheckOptions(ExpiryOptions, total=False):
+    """The keyword arguments of `ws_guard` and `@reject_unless`, besides `ExpiryOptions`."""
 
     rejection: WebSocketRejection | None
+    """The answer when the check fails; or give its fields below (status 403 by default)."""
     status_code: int | None
     body: Any
     headers: Mapping[str, str] | None
@@ -223,11 +216,13 @@ class CheckOptions(TypedDict, total=False):
     close_code: int | None
     reason: str | None
     policy: Policy | None
+    """How the answer is sent before accept ("http", "close", "auto"); None leaves it to the route or app."""
     timeout: float | None
+    """Seconds the check may take; then the handshake gets `timeout_rejection` (default 503)."""
     timeout_rejection: WebSocketRejection | None
-    revalidate: float | None
-    on_error: OnError
-    expiry_rejection: WebSocketRejection | None
+
+
+_REJECTION_FIELDS = ("rejection", "status_code", "body", "headers", "media_type", "close_code", "reason", "policy")
 
 
 Endpoint = TypeVar("Endpoint", bound=Callable[..., Awaitable[Any]])
@@ -237,20 +232,7 @@ _guard_numbers = itertools.count()
 
 def ws_guard(
     check: Callable[..., Any] | AnyGuard,
-    *,
-    rejection: WebSocketRejection | None = None,
-    status_code: int | None = None,
-    body: Any = None,
-    headers: Mapping[str, str] | None = None,
-    media_type: str | None = None,
-    close_code: int | None = None,
-    reason: str | None = None,
-    policy: Policy | None = None,
-    timeout: float | None = None,
-    timeout_rejection: WebSocketRejection | None = None,
-    revalidate: float | None = None,
-    on_error: OnError = "keep",
-    expiry_rejection: WebSocketRejection | None = None,
+    **options: Unpack[CheckOptions],
 ) -> AnyGuard:
     """A guard that rejects the handshake unless `check` returns something truthy, and returns its value.
 
@@ -283,30 +265,28 @@ def ws_guard(
     `close_code` and `reason`; a check that raises anything else is logged and, by `on_error`, the socket
     kept ("keep") or closed with 1011 ("close"). Only a check that takes just the connection can be re-run.
     """
-    fields: dict[str, Any] = {
-        "rejection": rejection,
-        "status_code": status_code,
-        "body": body,
-        "headers": headers,
-        "media_type": media_type,
-        "close_code": close_code,
-        "reason": reason,
-        "policy": policy,
-    }
+    for name in options:
+        if name not in CheckOptions.__optional_keys__:
+            raise TypeError(f"ws_guard() got an unexpected keyword argument {name!r}")
+    given: Mapping[str, Any] = options
+    fields = {name: given.get(name) for name in _REJECTION_FIELDS}
+    expiry = ExpiryOptions(
+        revalidate=options.get("revalidate"),
+        on_error=options.get("on_error", "keep"),
+        expiry_rejection=options.get("expiry_rejection"),
+    )
+    timeout, timeout_rejection = options.get("timeout"), options.get("timeout_rejection")
     if is_guard(check):
         assert isinstance(check, (Guard, HoldingGuard))
-        expiry = {"revalidate": revalidate, "on_error": on_error, "expiry_rejection": expiry_rejection}
         return _guard_as_given(check, fields, timeout, timeout_rejection, expiry)
     refusal = _configured_rejection(**{name: value for name, value in fields.items() if name != "policy"})
     return CheckGuard(
         check,
         rejection=refusal,
-        policy=policy,
+        policy=options.get("policy"),
         timeout=timeout,
         timeout_rejection=timeout_rejection,
-        revalidate=revalidate,
-        on_error=on_error,
-        expiry_rejection=expiry_rejection,
+        **expiry,
     )
 
 
@@ -355,7 +335,7 @@ def _guard_as_given(
     fields: dict[str, Any],
     timeout: float | None,
     timeout_rejection: WebSocketRejection | None,
-    expiry: dict[str, Any],
+    expiry: ExpiryOptions,
 ) -> AnyGuard:
     given = sorted(name for name, value in fields.items() if value is not None)
     if given:
@@ -364,7 +344,7 @@ def _guard_as_given(
             f"guard instead: {guard.name}(..., rejection=WebSocketRejection(...), policy=...)."
         )
     if timeout is None:
-        if expiry == {"revalidate": None, "on_error": "keep", "expiry_rejection": None}:
+        if expiry == ExpiryOptions(revalidate=None, on_error="keep", expiry_rejection=None):
             return guard
         configured = copy.copy(guard)  # the guard may serve other routes as it was configured
         configured.configure_expiry(**expiry)
@@ -379,9 +359,9 @@ def _guard_as_given(
         policy=guard.policy,
         timeout=timeout,
         timeout_rejection=timeout_rejection,
-        revalidate=guard.revalidate if expiry["revalidate"] is None else expiry["revalidate"],
-        on_error=expiry["on_error"],
-        expiry_rejection=expiry["expiry_rejection"] or guard.expiry_rejection,
+        revalidate=guard.revalidate if expiry.get("revalidate") is None else expiry.get("revalidate"),
+        on_error=expiry.get("on_error", "keep"),
+        expiry_rejection=expiry.get("expiry_rejection") or guard.expiry_rejection,
     )
 
 

@@ -13,16 +13,19 @@ import inspect
 from collections.abc import Awaitable, Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Generic, Literal, TypeVar
+from typing import TYPE_CHECKING, Generic, Literal, TypeVar
 
 from starlette.requests import HTTPConnection
 
 from .._rejection import WebSocketRejection
 from ..policy import Policy
 from ._base import Guard
-from ._expiry import OnError, expires_at_of, has_expired
+from ._expiry import ExpiryOptions, expires_at_of, has_expired
 from ._pass_rule import passes
 from ._subprotocols import offered_subprotocols
+
+if TYPE_CHECKING:
+    from typing_extensions import Unpack
 
 P = TypeVar("P")
 Source = Literal["header", "query", "cookie", "subprotocol"]
@@ -94,9 +97,7 @@ class _CredentialGuard(Guard[Authenticated[P]]):
         realm: str | None = None,
         rejection: WebSocketRejection | None = None,
         policy: Policy | None = None,
-        revalidate: float | None = None,
-        on_error: OnError = "keep",
-        expiry_rejection: WebSocketRejection | None = None,
+        **expiry: Unpack[ExpiryOptions],
     ) -> None:
         self.sources: tuple[Source, ...] = tuple(sources)
         unknown = set(self.sources) - set(SOURCES)
@@ -109,13 +110,7 @@ class _CredentialGuard(Guard[Authenticated[P]]):
         self.subprotocol_marker = subprotocol_marker or self.subprotocol_marker
         self.accept_subprotocols: tuple[str, ...] = tuple(accept_subprotocols)
         self.realm = realm
-        super().__init__(
-            rejection=rejection,
-            policy=policy,
-            revalidate=revalidate,
-            on_error=on_error,
-            expiry_rejection=expiry_rejection,
-        )
+        super().__init__(rejection=rejection, policy=policy, **expiry)
         self._invalid = rejection or self._unauthorized("invalid_token")
 
     def make_rejection(self) -> WebSocketRejection:

@@ -20,7 +20,7 @@ import time
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any, Literal, TypedDict
 
 from starlette.requests import HTTPConnection
 from starlette.websockets import WebSocket
@@ -39,6 +39,28 @@ OnError = Literal["keep", "close"]
 #: a guard's check as a placement runs it again while the socket lives
 Recheck = Callable[[HTTPConnection], Awaitable[Any]]
 ON_ERROR: tuple[OnError, ...] = ("keep", "close")
+
+
+class ExpiryOptions(TypedDict, total=False):
+    """What a guard does after accept, the keyword arguments every guard that can watch a socket takes."""
+
+    revalidate: float | None
+    """Seconds between re-runs of the check while the socket is open (None: checked at the handshake only)."""
+    on_error: OnError
+    """A re-validation that raises (not a refusal) is logged, then "keep"s the socket or "close"s it with 1011."""
+    expiry_rejection: WebSocketRejection | None
+    """The close of a socket whose value's `expires_at` has come (default 4401 "credential expired")."""
+
+
+def expiry_options(given: Mapping[str, Any], where: str) -> tuple[float | None, OnError, WebSocketRejection | None]:
+    """`revalidate`, `on_error` and `expiry_rejection` from `given`; a keyword `ExpiryOptions` lacks is the
+    `TypeError` Python would raise for it."""
+    for name in given:
+        if name not in ExpiryOptions.__optional_keys__:
+            raise TypeError(f"{where}() got an unexpected keyword argument {name!r}")
+    return given.get("revalidate"), given.get("on_error", "keep"), given.get("expiry_rejection")
+
+
 #: the close of a socket whose credential expired: 4401 "credential expired"
 EXPIRY_REJECTION = WebSocketRejection(401, "credential expired")
 #: the close of a socket whose re-validation raised, with `on_error="close"`: 1011 (RFC 6455 section 7.4.1)
