@@ -10,7 +10,7 @@ from starlette.testclient import TestClient
 from fastapi_ws_reject import RejectingRouter, RejectionEvent, on_reject
 from fastapi_ws_reject.guards import APIKeyGuard, BearerTokenGuard, OriginGuard, SubprotocolGuard, all_of, any_of
 from fastapi_ws_reject.testing import assert_rejected
-from tests.unit.places import PLACES, client_for, guarded_app, value_of
+from tests.support.places import PLACES, client_for, guarded_app, value_of
 
 TOKEN = "tok-6b1d0c4e-never-log-me"
 

@@ -15,7 +15,7 @@ import fastapi_ws_reject
 from fastapi_ws_reject import Guard, RejectingRouter, WebSocketGuardMiddleware, WebSocketRejection, ws_guard
 from fastapi_ws_reject.guards import BearerTokenGuard, OriginGuard, RateLimitGuard, all_of, any_of
 from fastapi_ws_reject.testing import assert_rejected
-from tests.unit.places import PLACES, client_for, value_of
+from tests.support.places import PLACES, client_for, value_of
 
 PACKAGE = Path(fastapi_ws_reject.__file__).parent
 

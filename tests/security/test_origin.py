@@ -16,7 +16,7 @@ from fastapi_ws_reject import RejectingRouter, WebSocketGuardMiddleware
 from fastapi_ws_reject.guards import OriginGuard, SecuritySchemeGuard, all_of
 from fastapi_ws_reject.testing import RunningServer, assert_rejected, live_server
 from tests.e2e.support import HANDSHAKE_REQUEST
-from tests.unit.places import client_for
+from tests.support.places import client_for
 
 ALLOWED = ["https://app.example.com", "https://*.example.org", "http://localhost:3000"]
 PROXY = "10.0.0.7"

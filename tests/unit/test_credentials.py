@@ -6,7 +6,7 @@ from fastapi.security import APIKeyHeader, HTTPBasic, HTTPBearer, OAuth2Password
 
 from fastapi_ws_reject.guards import APIKeyGuard, BearerTokenGuard, SecuritySchemeGuard, constant_time_lookup
 from fastapi_ws_reject.testing import assert_rejected
-from tests.unit.places import PLACES, client_for, value_of
+from tests.support.places import PLACES, client_for, value_of
 
 TOKENS = {"t-alice": "alice"}
 

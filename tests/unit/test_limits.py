@@ -8,7 +8,7 @@ from starlette.websockets import WebSocketDisconnect
 from fastapi_ws_reject import Guard, RejectingRouter, WebSocketGuardMiddleware, ws_guard
 from fastapi_ws_reject.guards import ConnectionLimitGuard, HoldingGuard, InMemoryBackend, RateLimitGuard
 from fastapi_ws_reject.testing import assert_rejected
-from tests.unit.places import PLACES, client_for, value_of, with_peer
+from tests.support.places import PLACES, client_for, value_of, with_peer
 
 
 class Clock:

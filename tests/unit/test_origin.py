@@ -5,7 +5,7 @@ import pytest
 from fastapi_ws_reject import WebSocketGuardMiddleware
 from fastapi_ws_reject.guards import APIKeyGuard, OriginGuard, all_of, constant_time_lookup
 from fastapi_ws_reject.testing import assert_rejected
-from tests.unit.places import PLACES, client_for, guarded_app, value_of
+from tests.support.places import PLACES, client_for, guarded_app, value_of
 
 ALLOWED = ["https://app.example.com", "https://*.example.org", "http://localhost:3000"]
 

@@ -1,4 +1,5 @@
-"""A guard served in each of the four places it works: Depends, ws_guard, @reject_unless, the middleware."""
+"""A guard served in each of the four places it works: Depends, ws_guard, @reject_unless, the middleware; and
+`middleware_app`, two routes and an HTTP route behind a `WebSocketGuardMiddleware` configured by the test."""
 
 import json
 from typing import Annotated, Any
@@ -80,3 +81,28 @@ def with_peer(app: ASGIApp) -> ASGIApp:
 def value_of(client: TestClient, path: str = "/ws", **kwargs: Any) -> Any:
     with client.websocket_connect(path, **kwargs) as websocket:
         return websocket.receive_json()["value"]
+
+
+def middleware_app(**options: object) -> FastAPI:
+    """`/ws/chat` closes with 4000, `/public` with 4001, `/http` answers \"untouched\"."""
+    router = RejectingRouter()
+
+    @router.websocket("/ws/chat")
+    async def chat(websocket: WebSocket) -> None:
+        await websocket.accept()
+        await websocket.close(4000)
+
+    @router.websocket("/public")
+    async def public(websocket: WebSocket) -> None:
+        await websocket.accept()
+        await websocket.close(4001)
+
+    app = FastAPI()
+    app.include_router(router)
+
+    @app.get("/http")
+    async def http_route() -> str:
+        return "untouched"
+
+    app.add_middleware(WebSocketGuardMiddleware, **options)  # type: ignore[arg-type]
+    return app
