@@ -89,9 +89,7 @@ def assert_rejected(
     outcome = _connect(client, path, request_headers, connect_kwargs)
     if not isinstance(outcome, Rejected):
         raise AssertionError(f"Expected {path} to be rejected, but it was {outcome}.")
-    problems: list[str] = []
-    if status_code is not None and outcome.status_code != status_code:
-        problems.append(f"status {outcome.status_code}, expected {status_code}")
+    problems = _differences(("status", outcome.status_code, status_code))
     for name, value in (headers or {}).items():
         if outcome.headers.get(name) != value:
             problems.append(f"header {name!r} is {outcome.headers.get(name)!r}, expected {value!r}")
@@ -122,11 +120,9 @@ def assert_closed(
     outcome = _connect(client, path, request_headers, connect_kwargs)
     if not isinstance(outcome, Closed):
         raise AssertionError(f"Expected {path} to be accepted and then closed, but it was rejected with {outcome}.")
-    problems: list[str] = []
-    if close_code is not None and outcome.close_code != close_code:
-        problems.append(f"close code {outcome.close_code}, expected {close_code}")
-    if close_reason is not None and outcome.close_reason != close_reason:
-        problems.append(f"reason {outcome.close_reason!r}, expected {close_reason!r}")
+    problems = _differences(
+        ("close code", outcome.close_code, close_code), ("reason", outcome.close_reason, close_reason)
+    )
     if problems:
         raise AssertionError(f"{path} was closed, but: {'; '.join(problems)}. It was {outcome}.")
     return outcome
@@ -174,3 +170,8 @@ def _json_or_none(content: bytes) -> Any:
         return jsonlib.loads(content)
     except ValueError:
         return None
+
+
+def _differences(*checks: tuple[str, Any, Any]) -> list[str]:
+    """ "`label` got, expected want" for each check whose expected value is given and differs."""
+    return [f"{label} {got!r}, expected {want!r}" for label, got, want in checks if want is not None and got != want]
