@@ -1,7 +1,7 @@
 """Attacks on guards checked before FastAPI's solving (a `RejectingWebSocketRoute` served as built).
 
 The concurrent-handshakes attack (one client's value reaching another's endpoint) runs on every real server in
-`tests/e2e/test_guards_wire.py::test_each_handshake_gets_its_own_guards_value_under_concurrency`.
+`tests/security/test_early_guards_wire.py::test_each_handshake_gets_its_own_guards_value_under_concurrency`.
 """
 
 from typing import Annotated

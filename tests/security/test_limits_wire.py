@@ -1,11 +1,10 @@
-"""Guards on real servers: the middleware's answers, and connection slots given back at shutdown."""
+"""`ConnectionLimitGuard` on real servers: a second socket refused while the only slot is held, the slot given
+back when the socket ends, and at server shutdown with the socket still open."""
 
 import asyncio
 import contextlib
-import json
 import sys
 import time
-import urllib.request
 
 import pytest
 from websockets.asyncio.client import connect
@@ -17,54 +16,13 @@ from tests.e2e.conftest import SERVERS
 from tests.e2e.support import BEHAVIOURS
 
 pytestmark = pytest.mark.e2e
-ORIGIN = {"Origin": "https://app.example.com"}
 
 
 @pytest.fixture(scope="module", params=SERVERS, ids=lambda server: "-".join(filter(None, server)))
 def server(request: pytest.FixtureRequest):  # type: ignore[no-untyped-def]
     name, ws = request.param
-    with live_server("tests.e2e.guarded_app:app", server=name, ws=ws or "none", cwd=ROOT) as running:
+    with live_server("tests.security.guarded_app:app", server=name, ws=ws or "none", cwd=ROOT) as running:
         yield running
-
-
-def test_middleware_refuses_a_foreign_origin_before_routing(server: RunningServer) -> None:
-    denial = BEHAVIOURS[server.name].denial_extension
-    refused = asyncio.run(handshake(server + "/guarded/echo", headers={"Origin": "https://evil.test"}))
-    assert (refused.status_code, refused.content) == ((403, b"origin not allowed") if denial else (403, b""))
-    assert asyncio.run(handshake(server + "/guarded/echo", headers=ORIGIN)).messages == ["hello"]
-
-
-def test_middleware_answers_404_for_an_unknown_path(server: RunningServer) -> None:
-    result = asyncio.run(handshake(server + "/guarded/nothing", headers=ORIGIN))
-    if BEHAVIOURS[server.name].denial_extension:
-        assert (result.status_code, json.loads(result.content)) == (404, {"detail": "Not Found"})
-    else:
-        assert result.status_code == 403
-
-
-def test_middleware_leaves_http_alone(server: RunningServer) -> None:
-    with urllib.request.urlopen(f"http://127.0.0.1:{server.port}/health", timeout=5) as response:
-        assert json.loads(response.read()) == "ok"
-
-
-@pytest.mark.parametrize("prefix", ["/early", "/included"])
-def test_a_route_guard_answers_alike_before_and_after_fastapis_solving(server: RunningServer, prefix: str) -> None:
-    refused = asyncio.run(handshake(server + prefix + "/whoami"))
-    if BEHAVIOURS[server.name].denial_extension:
-        assert (refused.status_code, refused.content) == (401, b"name yourself")
-        assert refused.headers["www-authenticate"] == 'Name realm="wire"'
-    else:
-        assert (refused.status_code, refused.content) == (403, b"")
-
-
-async def whoami_concurrently(url: str, names: list[str]) -> list[list[str]]:
-    answers = await asyncio.gather(*(handshake(url, headers={"x-name": name}) for name in names))
-    return [answer.messages for answer in answers]
-
-
-def test_each_handshake_gets_its_own_guards_value_under_concurrency(server: RunningServer) -> None:
-    names = [f"client-{number}" for number in range(40)]
-    assert asyncio.run(whoami_concurrently(server + "/early/whoami", names)) == [[name] for name in names]
 
 
 async def hold_and_probe(base_url: str) -> tuple[int, str]:
@@ -107,7 +65,7 @@ def test_server_shutdown_gives_back_the_slot_of_an_open_socket(name: str) -> Non
         except asyncio.TimeoutError:
             return None  # the client still sees the socket open: what the server did, not the library
 
-    stopping = live_server("tests.e2e.guarded_app:app", name, cwd=ROOT)
+    stopping = live_server("tests.security.guarded_app:app", name, cwd=ROOT)
     server = stopping.__enter__()
     close_code = asyncio.run(scenario())
     # uvicorn 1012 (service restart), hypercorn 1011; hypercorn on Python 3.13 leaves the connection open

@@ -20,7 +20,7 @@ pytestmark = pytest.mark.e2e
 @pytest.fixture(scope="module", params=SERVERS, ids=lambda server: "-".join(filter(None, server)))
 def server(request: pytest.FixtureRequest):  # type: ignore[no-untyped-def]
     name, ws = request.param
-    with live_server("tests.e2e.expiry_app:app", server=name, ws=ws or "none", cwd=ROOT) as running:
+    with live_server("tests.security.expiry_app:app", server=name, ws=ws or "none", cwd=ROOT) as running:
         yield running
 
 

@@ -6,6 +6,7 @@ import os
 import signal
 import time
 import uuid
+from collections.abc import Iterator
 
 import pytest
 from redis.asyncio import Redis
@@ -14,10 +15,24 @@ from websockets.asyncio.client import ClientConnection, connect
 from fastapi_ws_reject.redis_backend import REDIS_BACK, REDIS_DOWN, RedisBackend
 from fastapi_ws_reject.testing import handshake, live_server
 from tests.apps import ROOT
-from tests.redis.conftest import redis_server
+from tests.redis_server import redis_server
 
 pytestmark = pytest.mark.e2e
-APP = "tests.redis.limited_app:app"
+APP = "tests.security.redis_app:app"
+
+
+@pytest.fixture(scope="module")
+def redis_url() -> Iterator[str]:
+    with redis_server() as (url, _):
+        yield url
+
+
+@pytest.fixture
+def shared_redis(redis_url: str, monkeypatch: pytest.MonkeyPatch) -> str:
+    """$REDIS_URL and a fresh $REDIS_PREFIX for the servers this test starts."""
+    monkeypatch.setenv("REDIS_URL", redis_url)
+    monkeypatch.setenv("REDIS_PREFIX", f"test-{uuid.uuid4().hex[:8]}:")
+    return redis_url
 
 
 def backend(url: str, **options: object) -> RedisBackend:
