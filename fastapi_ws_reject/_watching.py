@@ -48,9 +48,10 @@ class SocketWatch:
     )
 
     def __init__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        self.scope = scope
+        self.scope: Scope = scope
         self.loop = asyncio.get_running_loop()
-        self.server_receive, self.server_send = receive, send
+        self.server_receive: Receive = receive
+        self.server_send: Send = send
         self.accepted = False  # the app sent `websocket.accept`
         self.ended = False  # the app closed the socket or answered with a response
         self.closing: WebSocketRejection | None = None  # the library's close, once sent

@@ -23,11 +23,13 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any, Literal, TypedDict
 
 from starlette.requests import HTTPConnection
+from starlette.types import Scope
 from starlette.websockets import WebSocket
 
 from .._arguments import check_seconds
 from .._events import _logged
 from .._rejection import WebSocketRejection
+from .._watching import _KEY as _WATCH_KEY
 from .._watching import SocketWatch, socket_watch
 
 if TYPE_CHECKING:  # only for annotations: nothing here is injected by FastAPI
@@ -72,6 +74,8 @@ EXPIRED = "credential expired"
 # How often a timer that fell due before the endpoint accepted looks again: the close waits for the accept.
 _ACCEPT_POLL = 0.05
 _KEY = "fastapi_ws_reject.expiry"
+# What the library keeps in a handshake's scope for the socket while it lives: its watch, its expiry.
+_SOCKET_STATE = (_WATCH_KEY, _KEY)
 
 
 def remaining(websocket: WebSocket) -> float | None:
@@ -172,8 +176,10 @@ def watch_after_handshake(
         return
     if expires is not None and expires <= time.time():
         guard.refuse(connection, EXPIRED)
-    # The handshake's data as it was, copied before the watch is kept in the scope: the copy must not hold it.
-    handshake = HTTPConnection(dict(connection.scope)) if guard.revalidate is not None else None
+    # The handshake's data as it was, without the socket's watch and expiry (the middleware, a check before
+    # FastAPI's solving or the guard before this one put them in the scope already): the copy is the argument
+    # of each re-validation, which an idle worker thread keeps after a sync check, and must not keep them.
+    handshake = HTTPConnection(_handshake_only(connection.scope)) if guard.revalidate is not None else None
     expiry = _expiry_of(connection, guard.expiry_rejection, guard.name)
     if expires is not None:
         app = connection.scope.get("app")  # the app running the guard hears its close, whichever app serves then
@@ -181,6 +187,10 @@ def watch_after_handshake(
     if guard.revalidate is not None and handshake is not None:
         assert recheck is not None, f"{guard.name} re-validates, so its placement must say how to run its check"
         expiry.revalidate(guard, recheck, handshake, guard.revalidate)
+
+
+def _handshake_only(scope: Scope) -> Scope:
+    return {key: value for key, value in scope.items() if key not in _SOCKET_STATE}
 
 
 def _expiry_of(connection: HTTPConnection, rejection: WebSocketRejection, guard: str) -> _Expiry:
