@@ -20,8 +20,8 @@ from fastapi.testclient import TestClient
 from starlette.testclient import WebSocketDenialResponse
 
 from fastapi_ws_reject.testing import handshake, live_server
-from tests.apps import ROOT
-from tests.e2e.support import server_table
+from tests.support.apps import ROOT
+from tests.support.servers import server_table
 
 DOCUMENTS = [ROOT / "README.md", *sorted((ROOT / "docs").rglob("*.md"))]
 # A fenced block, possibly indented (in a list or an admonition): its info string and its code.
@@ -238,7 +238,7 @@ def test_a_catch_that_fails_when_nothing_is_raised_is_allowed(code: str) -> None
 
 @pytest.mark.parametrize("page", ["README.md", "docs/how-it-works.md"])
 def test_server_table_is_the_one_the_tests_pin(page: str) -> None:
-    assert server_table() in (ROOT / page).read_text(), f"{page}: paste server_table() from tests/e2e/support.py"
+    assert server_table() in (ROOT / page).read_text(), f"{page}: paste server_table() from tests/support/servers.py"
 
 
 def test_readme_stays_a_front_door() -> None:

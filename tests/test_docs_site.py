@@ -15,20 +15,11 @@ from pathlib import Path
 import griffe
 import pytest
 
-from tests.apps import ROOT
+from tests.support.apps import ROOT
+from tests.support.public import PUBLIC
 
 # The public modules (no `_` in their path), each covered by its `__all__` (tests/test_public_names.py checks
 # that these are all of them and that each exposes nothing else without a `_`).
-PUBLIC = [
-    "fastapi_ws_reject",
-    "fastapi_ws_reject.asyncapi",
-    "fastapi_ws_reject.guards",
-    "fastapi_ws_reject.policy",
-    "fastapi_ws_reject.pytest_plugin",
-    "fastapi_ws_reject.redis_backend",
-    "fastapi_ws_reject.testing",
-    "fastapi_ws_reject.uvicorn_log_filter",
-]
 
 
 def public_names() -> list[tuple[str, str]]:

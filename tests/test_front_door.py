@@ -8,7 +8,7 @@ from pathlib import Path
 
 import tomllib
 
-from tests.apps import ROOT
+from tests.support.apps import ROOT
 
 # `fastapi-ws-reject[a,b]`, or the project itself: `.[a]` after a space or a quote (`pip install -e '.[dev]'`).
 EXTRAS = re.compile(r"""(?:fastapi[-_]ws[-_]reject|(?:(?<=\s)|(?<=["'])|^)\.)\[(?P<names>[^\]\n]*)\]""", re.M)

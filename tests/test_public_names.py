@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.apps import ROOT
-from tests.test_docs_site import PUBLIC
+from tests.support.apps import ROOT
+from tests.support.public import PUBLIC
 
 PACKAGE = ROOT / "fastapi_ws_reject"
 

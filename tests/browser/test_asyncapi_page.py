@@ -18,8 +18,8 @@ from starlette.types import ASGIApp
 
 from fastapi_ws_reject.asyncapi import add_asyncapi
 from fastapi_ws_reject.testing import RunningServer, live_server
-from tests.apps import starlette_routes_the_segment
-from tests.unit.test_asyncapi import guarded_app
+from tests.support.apps import starlette_routes_the_segment
+from tests.support.asyncapi_app import guarded_app
 
 pytestmark = pytest.mark.e2e
 

@@ -19,7 +19,7 @@ import pytest
 from websockets.asyncio.client import ClientConnection, connect
 
 from fastapi_ws_reject.testing import handshake, live_server
-from tests.apps import ROOT
+from tests.support.apps import ROOT
 
 pytestmark = pytest.mark.e2e
 

@@ -1,4 +1,4 @@
-"""The app the end-to-end tests serve: every layout of tests.apps behind one real server.
+"""The app the end-to-end tests serve: every layout of tests.support.apps behind one real server.
 
 - `/...`: a RejectingRouter included into a plain FastAPI app
 - `/v1/...`: the same, included with a prefix and an include-level `ws_guard` (token=good)
@@ -16,7 +16,7 @@ from fastapi import APIRouter, Depends, FastAPI, WebSocket
 from starlette.types import Receive, Scope, Send
 
 from fastapi_ws_reject import RejectingRouter, WebSocketRejection, add_rejection_handlers, ws_guard
-from tests.apps import build_routes, token_user
+from tests.support.apps import build_routes, token_user
 
 routes = RejectingRouter()
 build_routes(routes)

@@ -2,11 +2,9 @@ from collections.abc import Iterator
 
 import pytest
 
-from fastapi_ws_reject.testing import UVICORN_WS, RunningServer, live_server
-from tests.apps import ROOT
-from tests.e2e.support import BEHAVIOURS, Behaviour
-
-SERVERS = [("uvicorn", ws) for ws in UVICORN_WS] + [("hypercorn", ""), ("granian", ""), ("daphne", "")]
+from fastapi_ws_reject.testing import RunningServer, live_server
+from tests.support.apps import ROOT
+from tests.support.servers import BEHAVIOURS, SERVERS, Behaviour
 
 
 @pytest.fixture(scope="module", params=SERVERS, ids=lambda server: "-".join(filter(None, server)))

@@ -9,9 +9,8 @@ from collections.abc import Callable
 import pytest
 
 from fastapi_ws_reject.testing import RunningServer, handshake, live_server
-from tests.apps import ROOT
-from tests.e2e.conftest import SERVERS
-from tests.e2e.support import BEHAVIOURS, HANDSHAKE_REQUEST
+from tests.support.apps import ROOT
+from tests.support.servers import BEHAVIOURS, HANDSHAKE_REQUEST, SERVERS
 
 pytestmark = pytest.mark.e2e
 

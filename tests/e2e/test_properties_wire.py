@@ -14,10 +14,10 @@ from hypothesis import strategies as st
 
 from fastapi_ws_reject import WebSocketRejection
 from fastapi_ws_reject.testing import RunningServer, handshake, live_server
-from tests.apps import ROOT
 from tests.e2e.declared_app import encode_spec
-from tests.e2e.support import BEHAVIOURS, SERVER_HEADERS
-from tests.strategies import bodies, headers, statuses
+from tests.support.apps import ROOT
+from tests.support.servers import BEHAVIOURS, SERVER_HEADERS
+from tests.support.strategies import bodies, headers, statuses
 
 pytestmark = pytest.mark.e2e
 

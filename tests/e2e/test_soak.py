@@ -9,7 +9,7 @@ from collections import Counter
 import pytest
 
 from fastapi_ws_reject.testing import Handshake, RunningServer, handshake, live_server
-from tests.apps import ROOT
+from tests.support.apps import ROOT
 
 pytestmark = pytest.mark.e2e
 

@@ -11,7 +11,7 @@ import pytest
 
 from fastapi_ws_reject.testing import handshake, live_server
 from fastapi_ws_reject.uvicorn_log_filter import UVICORN_DENIAL_ERROR, UVICORN_FIXED_IN
-from tests.apps import ROOT
+from tests.support.apps import ROOT
 
 pytestmark = pytest.mark.e2e
 

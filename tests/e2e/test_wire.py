@@ -1,6 +1,6 @@
 """Every row of the contract on the wire: each real server, a real client, and raw bytes where they matter.
 
-Where a server cannot honour a row, the test pins what it does instead (tests/e2e/support.py).
+Where a server cannot honour a row, the test pins what it does instead (tests/support/servers.py).
 """
 
 import asyncio
@@ -11,7 +11,7 @@ import pytest
 
 from fastapi_ws_reject._pipeline.sending import FALLBACK_WARNING
 from fastapi_ws_reject.testing import Handshake, RunningServer, handshake
-from tests.e2e.support import HANDSHAKE_REQUEST, SERVER_HEADERS, Behaviour
+from tests.support.servers import HANDSHAKE_REQUEST, SERVER_HEADERS, Behaviour
 
 pytestmark = pytest.mark.e2e
 

@@ -25,7 +25,7 @@ from starlette.routing import Mount
 from starlette.testclient import TestClient
 
 from fastapi_ws_reject.asyncapi import add_asyncapi, asyncapi_html
-from tests.apps import starlette_routes_the_segment
+from tests.support.apps import starlette_routes_the_segment
 
 ROOT = Path(__file__).resolve().parents[2]
 # Characters a string in an inline script must never carry as they are: `<` lets the HTML parser end or

@@ -13,7 +13,7 @@ from starlette.testclient import TestClient
 from fastapi_ws_reject import Guard, RejectingRouter
 from fastapi_ws_reject.guards._base import CHECKED_KEY
 from fastapi_ws_reject.testing import assert_rejected
-from tests.apps import Member
+from tests.support.apps import Member
 
 ALICE = {"x-member": "alice"}
 

@@ -6,9 +6,8 @@ import asyncio
 import pytest
 
 from fastapi_ws_reject.testing import RunningServer, handshake, live_server
-from tests.apps import ROOT
-from tests.e2e.conftest import SERVERS
-from tests.e2e.support import BEHAVIOURS
+from tests.support.apps import ROOT
+from tests.support.servers import BEHAVIOURS, SERVERS
 
 pytestmark = pytest.mark.e2e
 

@@ -21,7 +21,7 @@ from fastapi_ws_reject import RejectingRouter, WebSocketGuardMiddleware
 from fastapi_ws_reject.guards import ConnectionLimitGuard, RateLimitGuard
 from fastapi_ws_reject.redis_backend import LEASE_LOST, REDIS_DOWN, RedisBackend
 from fastapi_ws_reject.testing import assert_rejected
-from tests.redis_server import redis_server
+from tests.support.redis_server import redis_server
 
 LOGGER = "fastapi_ws_reject"
 SECRET_USER = "user-4f1e-secret"  # keys hold user ids; no log line may repeat one

@@ -14,8 +14,8 @@ from websockets.asyncio.client import ClientConnection, connect
 
 from fastapi_ws_reject.redis_backend import REDIS_BACK, REDIS_DOWN, RedisBackend
 from fastapi_ws_reject.testing import handshake, live_server
-from tests.apps import ROOT
-from tests.redis_server import redis_server
+from tests.support.apps import ROOT
+from tests.support.redis_server import redis_server
 
 pytestmark = pytest.mark.e2e
 APP = "tests.security.redis_app:app"

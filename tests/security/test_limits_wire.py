@@ -11,9 +11,8 @@ from websockets.asyncio.client import connect
 from websockets.exceptions import ConnectionClosed
 
 from fastapi_ws_reject.testing import RunningServer, handshake, live_server
-from tests.apps import ROOT
-from tests.e2e.conftest import SERVERS
-from tests.e2e.support import BEHAVIOURS
+from tests.support.apps import ROOT
+from tests.support.servers import BEHAVIOURS, SERVERS
 
 pytestmark = pytest.mark.e2e
 

@@ -12,7 +12,7 @@ from fastapi_ws_reject import RejectionEvent, WebSocketGuardMiddleware, on_rejec
 from fastapi_ws_reject._events import LOGGED_FIELD_CUT, LOGGED_FIELD_LIMIT
 from fastapi_ws_reject.guards import OriginGuard
 from fastapi_ws_reject.testing import assert_rejected, handshake, live_server
-from tests.apps import ROOT
+from tests.support.apps import ROOT
 
 
 def app() -> FastAPI:

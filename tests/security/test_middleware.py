@@ -9,7 +9,7 @@ from starlette.testclient import TestClient
 from fastapi_ws_reject import WebSocketGuardMiddleware
 from fastapi_ws_reject.guards import InMemoryBackend, OriginGuard, RateLimitGuard
 from fastapi_ws_reject.testing import assert_rejected, handshake, live_server
-from tests.apps import ROOT
+from tests.support.apps import ROOT
 
 FOREIGN = {"Origin": "https://evil.example"}
 

@@ -27,7 +27,7 @@ from fastapi_ws_reject.guards import IPGuard
 from fastapi_ws_reject.guards._network import IPAddress
 from fastapi_ws_reject.testing import UVICORN_WS, handshake
 from fastapi_ws_reject.testing._servers import _stop as stop
-from tests.apps import ROOT
+from tests.support.apps import ROOT
 
 pytestmark = pytest.mark.e2e
 router = RejectingRouter()

@@ -15,8 +15,8 @@ from starlette.testclient import TestClient, WebSocketDenialResponse
 from fastapi_ws_reject import RejectingRouter, WebSocketGuardMiddleware
 from fastapi_ws_reject.guards import OriginGuard, SecuritySchemeGuard, all_of
 from fastapi_ws_reject.testing import RunningServer, assert_rejected, live_server
-from tests.e2e.support import HANDSHAKE_REQUEST
 from tests.support.places import client_for
+from tests.support.servers import HANDSHAKE_REQUEST
 
 ALLOWED = ["https://app.example.com", "https://*.example.org", "http://localhost:3000"]
 PROXY = "10.0.0.7"

@@ -14,9 +14,8 @@ from fastapi import Depends, FastAPI, Header, HTTPException, WebSocket
 
 from fastapi_ws_reject import RejectingRouter
 from fastapi_ws_reject.testing import Handshake, RunningServer, handshake, live_server
-from tests.apps import ROOT
-from tests.e2e.conftest import SERVERS
-from tests.e2e.support import BEHAVIOURS
+from tests.support.apps import ROOT
+from tests.support.servers import BEHAVIOURS, SERVERS
 
 pytestmark = pytest.mark.e2e
 

@@ -32,9 +32,8 @@ from starlette.requests import HTTPConnection
 from fastapi_ws_reject import RejectingRouter, WebSocketGuardMiddleware, ws_guard
 from fastapi_ws_reject.guards import Authenticated, BearerTokenGuard, all_of
 from fastapi_ws_reject.testing import RunningServer, live_server
-from tests.apps import ROOT
-from tests.e2e.conftest import SERVERS
-from tests.e2e.support import HANDSHAKE_REQUEST
+from tests.support.apps import ROOT
+from tests.support.servers import HANDSHAKE_REQUEST, SERVERS
 
 pytestmark = pytest.mark.e2e
 

@@ -7,7 +7,6 @@ import pytest
 from fastapi import APIRouter, Depends, FastAPI, Header, HTTPException, Query, WebSocket
 from fastapi import Path as Path_
 from fastapi.security import APIKeyCookie, HTTPBasic, HTTPBearer, OAuth2PasswordBearer, OpenIdConnect
-from pydantic import BaseModel
 from starlette.middleware.gzip import GZipMiddleware
 from starlette.routing import WebSocketRoute
 from starlette.testclient import TestClient
@@ -17,7 +16,6 @@ from fastapi_ws_reject import (
     WebSocketGuardMiddleware,
     WebSocketRejection,
     add_rejection_handlers,
-    reject_unless,
     ws_guard,
 )
 from fastapi_ws_reject.asyncapi import (
@@ -34,24 +32,13 @@ from fastapi_ws_reject.guards import (
     OriginGuard,
     RateLimitGuard,
     SecuritySchemeGuard,
-    SubprotocolGuard,
     all_of,
     any_of,
-    constant_time_lookup,
 )
 from fastapi_ws_reject.testing import Rejected, assert_rejected
+from tests.support.asyncapi_app import TOKENS, Note, guarded_app
 
-TOKENS = constant_time_lookup({"s3cret": "alice"})
 SEEN = ("status", "headers", "contentType", "body")
-
-
-class Note(BaseModel):
-    text: str
-
-
-class Reply(BaseModel):
-    note: Note
-    by: str
 
 
 def seen(rejected: Rejected) -> dict[str, Any]:
@@ -71,45 +58,6 @@ def documented(document: dict[str, Any], channel: str) -> list[dict[str, Any]]:
 def entries(document: dict[str, Any], channel: str, **match: Any) -> list[dict[str, Any]]:
     found = document["channels"][channel]["x-handshake-rejections"]
     return [entry for entry in found if all(entry[key] == value for key, value in match.items())]
-
-
-def guarded_app() -> FastAPI:
-    """Guards in every place a route gets them: middleware, include, router, route, endpoint, decorator."""
-    rooms = RejectingRouter(dependencies=[Depends(SubprotocolGuard(["chat.v1", "bearer"]))])
-    bearer = BearerTokenGuard(TOKENS, sources=("header", "subprotocol"))
-    no_room = WebSocketRejection(404, {"detail": "no such room"})
-
-    @rooms.websocket("/rooms/{room}", rejections=[no_room], receives=Note, sends=Reply)
-    async def room(
-        websocket: WebSocket,
-        room: str,
-        auth: Annotated[Any, Depends(bearer)],
-        client_version: Annotated[int, Header(description="protocol version")] = 1,
-    ) -> None:
-        if room != "lobby":
-            raise no_room
-        await websocket.accept(subprotocol="chat.v1")
-        await websocket.close()
-
-    @rooms.websocket("/shards/{shard}")
-    @reject_unless(lambda: False, status_code=451, body="not here")
-    async def shard(websocket: WebSocket, shard: int) -> None:
-        await websocket.accept()
-
-    app = FastAPI()
-    app.add_middleware(
-        WebSocketGuardMiddleware,
-        guards=[OriginGuard(["https://chat.example.com"], allow_missing=True)],
-        include=["/ws/*"],
-        not_found=True,
-    )
-    app.include_router(rooms, prefix="/ws", dependencies=[Depends(RateLimitGuard(1, per=60))])
-
-    @app.websocket("/open")
-    async def open_socket(websocket: WebSocket) -> None:
-        await websocket.accept()
-
-    return app
 
 
 CHAT = {"Sec-WebSocket-Protocol": "chat.v1, bearer, s3cret"}

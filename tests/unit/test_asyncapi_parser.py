@@ -12,7 +12,7 @@ import pytest
 from fastapi import FastAPI
 
 from fastapi_ws_reject.asyncapi import asyncapi_schema
-from tests.unit.test_asyncapi import guarded_app
+from tests.support.asyncapi_app import guarded_app
 
 ROOT = Path(__file__).resolve().parents[2]
 SCRIPT = Path(__file__).with_name("validate_asyncapi.mjs")
@@ -38,7 +38,7 @@ def test_every_example_app_document_passes_the_official_asyncapi_parser() -> Non
     apps = {name: getattr(importlib.import_module(name), "app", None) for name in EXAMPLES}
     documents = {name: asyncapi_schema(app) for name, app in apps.items() if isinstance(app, FastAPI)}
     assert {"examples.asyncapi_app", "examples.rooms"} <= set(documents)
-    documents["tests.unit.test_asyncapi.guarded_app"] = asyncapi_schema(guarded_app())
+    documents["tests.support.asyncapi_app.guarded_app"] = asyncapi_schema(guarded_app())
     returncode, report = validate(documents)
     errors = {name: [d for d in found if d["severity"] == 0] for name, found in report.items()}
     assert returncode == 0, errors

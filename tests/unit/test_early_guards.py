@@ -20,7 +20,7 @@ from fastapi_ws_reject import (
 from fastapi_ws_reject._compat import DEPENDENCY_STACK_KEYS
 from fastapi_ws_reject.guards._base import CHECKED_KEY
 from fastapi_ws_reject.testing import assert_closed, assert_rejected
-from tests.apps import LAYOUTS, Member, build_routes
+from tests.support.apps import LAYOUTS, Member, build_routes
 
 ALICE = {"x-member": "alice"}
 

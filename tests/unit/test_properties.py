@@ -8,7 +8,7 @@ from hypothesis import strategies as st
 
 from fastapi_ws_reject import WebSocketRejection
 from fastapi_ws_reject._arguments import MAX_REASON_BYTES, check_close_code, cut_reason
-from tests.strategies import TOKEN_CHARS, bodies, headers, statuses
+from tests.support.strategies import TOKEN_CHARS, bodies, headers, statuses
 
 _TOKEN = re.compile(f"[{re.escape(TOKEN_CHARS)}]+")
 _VALID_VALUE = re.compile(r"([\x21-\x7e\x80-\xff]([\x20-\x7e\x80-\xff\t]*[\x21-\x7e\x80-\xff])?)?")

@@ -16,7 +16,7 @@ from fastapi_ws_reject import (
 )
 from fastapi_ws_reject._pipeline.sending import FALLBACK_WARNING
 from fastapi_ws_reject.testing import without_denial_extension
-from tests.apps import LAYOUTS, build_routes
+from tests.support.apps import LAYOUTS, build_routes
 
 Deny = Callable[..., Any]
 
@@ -160,7 +160,7 @@ def test_router_level_plain_dependencies_are_answered_by_the_apps_handlers(deny:
 
 
 def test_dependency_overrides_apply_to_rejecting_routes(deny: Deny) -> None:
-    from tests.apps import token_user
+    from tests.support.apps import token_user
 
     router = RejectingRouter()
     build_routes(router)

@@ -15,7 +15,7 @@ from fastapi_ws_reject.testing import (
     live_server,
     without_denial_extension,
 )
-from tests.apps import ROOT
+from tests.support.apps import ROOT
 
 
 def build() -> FastAPI:
