@@ -25,7 +25,7 @@ from starlette.types import ASGIApp, Message  # noqa: E402
 
 from benchmarks.inprocess import SCOPE, rss_kib  # noqa: E402
 from fastapi_ws_reject import RejectingRouter  # noqa: E402
-from fastapi_ws_reject._watching import SocketWatch  # noqa: E402
+from fastapi_ws_reject._pipeline.watching import SocketWatch  # noqa: E402
 from fastapi_ws_reject.guards import Authenticated, BearerTokenGuard  # noqa: E402
 
 

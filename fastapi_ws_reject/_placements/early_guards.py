@@ -18,7 +18,7 @@ from starlette.websockets import WebSocket
 from .._compat import Dependant, dependency_calls
 from .._pipeline.answering import answer, answer_rejections
 from .._pipeline.conversion import CONVERTED_EXCEPTIONS
-from .._watching import start_watch
+from .._pipeline.watching import start_watch
 from ..guards._base import CHECKED_KEY, Guard
 from ..guards._checks import CheckGuard
 from ..policy import Policy

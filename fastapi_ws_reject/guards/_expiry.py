@@ -29,8 +29,8 @@ from starlette.websockets import WebSocket
 from .._arguments import check_seconds
 from .._events import _logged
 from .._rejection import WebSocketRejection
-from .._watching import _KEY as _WATCH_KEY
-from .._watching import SocketWatch, socket_watch
+from .._pipeline.watching import _KEY as _WATCH_KEY
+from .._pipeline.watching import SocketWatch, socket_watch
 
 if TYPE_CHECKING:  # only for annotations: nothing here is injected by FastAPI
     from ._base import _GuardBase

@@ -17,7 +17,7 @@ from starlette.requests import HTTPConnection
 
 from .._arguments import check_seconds
 from .._rejection import WebSocketRejection
-from .._watching import SocketWatch, socket_watch
+from .._pipeline.watching import SocketWatch, socket_watch
 from ..policy import Policy
 from ._addresses import address
 from ._base import Guard, HoldingGuard

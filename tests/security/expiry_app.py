@@ -8,7 +8,7 @@ from typing import Annotated
 from fastapi import Depends, FastAPI, WebSocket, WebSocketDisconnect
 
 from fastapi_ws_reject import RejectingRouter, WebSocketRejection, ws_guard
-from fastapi_ws_reject._watching import SocketWatch
+from fastapi_ws_reject._pipeline.watching import SocketWatch
 from fastapi_ws_reject.guards import Authenticated, BearerTokenGuard
 
 CLOSED_ROOMS: set[str] = set()

@@ -24,8 +24,8 @@ from starlette.requests import HTTPConnection
 from starlette.testclient import TestClient
 
 from fastapi_ws_reject import RejectingRouter, WebSocketGuardMiddleware, ws_guard
-from fastapi_ws_reject._watching import _KEY as WATCH_KEY
-from fastapi_ws_reject._watching import SocketWatch, start_watch
+from fastapi_ws_reject._pipeline.watching import _KEY as WATCH_KEY
+from fastapi_ws_reject._pipeline.watching import SocketWatch, start_watch
 from fastapi_ws_reject.guards import all_of
 
 CHECKS: list[float] = []
