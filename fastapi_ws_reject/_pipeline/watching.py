@@ -24,8 +24,8 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from starlette.websockets import WebSocket, WebSocketDisconnect, WebSocketState
 
 from .._compat import dependency_exit_stack, set_websocket_channels, websocket_channels
-from .sending import close_accepted
 from .._rejection import WebSocketRejection
+from .sending import close_accepted
 
 _KEY = "fastapi_ws_reject.watch"
 

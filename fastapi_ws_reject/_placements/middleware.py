@@ -14,8 +14,8 @@ from starlette.websockets import WebSocket
 
 from .._arguments import check_policy
 from .._pipeline.answering import refuse
-from .._rejection import WebSocketRejection
 from .._pipeline.watching import start_watch
+from .._rejection import WebSocketRejection
 from ..guards._base import AnyGuard, Guard, HoldingGuard, hold
 from ..guards._composition import all_of
 from ..policy import Policy

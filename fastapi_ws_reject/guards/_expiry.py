@@ -28,9 +28,9 @@ from starlette.websockets import WebSocket
 
 from .._arguments import check_seconds
 from .._events import _logged
-from .._rejection import WebSocketRejection
 from .._pipeline.watching import _KEY as _WATCH_KEY
 from .._pipeline.watching import SocketWatch, socket_watch
+from .._rejection import WebSocketRejection
 
 if TYPE_CHECKING:  # only for annotations: nothing here is injected by FastAPI
     from ._base import _GuardBase

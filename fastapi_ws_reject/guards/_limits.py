@@ -16,8 +16,8 @@ import anyio
 from starlette.requests import HTTPConnection
 
 from .._arguments import check_seconds
-from .._rejection import WebSocketRejection
 from .._pipeline.watching import SocketWatch, socket_watch
+from .._rejection import WebSocketRejection
 from ..policy import Policy
 from ._addresses import address
 from ._base import Guard, HoldingGuard
