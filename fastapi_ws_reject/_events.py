@@ -115,7 +115,7 @@ def report(scope: Scope, rejection: WebSocketRejection, close_code: int | None) 
         path = root_path + path  # a server from before ASGI 3 put root_path outside path
     if _logger.isEnabledFor(logging.INFO):
         answer = ("close", close_code) if close_code is not None else ("status", rejection.status_code)
-        by = f" by {escape(guard)}: {_logged(detail or '')}" if guard else ""
+        by = f" by {_logged(guard)}: {_logged(detail or '')}" if guard else ""
         _logger.info(REJECTED_LOG, _logged(path), *answer, by)
     events = events_of(scope)
     listeners = events.listeners if events is not None else ()
