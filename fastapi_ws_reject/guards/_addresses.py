@@ -9,6 +9,9 @@ from collections.abc import Iterable
 IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
 IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
 
+#: the IPv6 prefix the limit keys count as one client: the smallest block an ISP hands a subscriber (RFC 6177)
+IPV6_CLIENT_PREFIX = 64
+
 
 def networks(name: str, ranges: Iterable[str]) -> tuple[IPNetwork, ...]:
     """The ranges a guard was configured with (`name` is its parameter, for the error message)."""
@@ -29,6 +32,26 @@ def address(text: str) -> IPAddress | None:
     if isinstance(parsed, ipaddress.IPv6Address) and parsed.ipv4_mapped is not None:
         return parsed.ipv4_mapped
     return parsed
+
+
+def ipv6_prefix_length(value: object) -> int:
+    """`value`, checked as the `ipv6_prefix=` of a limit key: a whole number of bits from 1 to 128."""
+    if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= 128:
+        raise ValueError(
+            f"ipv6_prefix must be a whole number from 1 to 128, the bits of an IPv6 address that name one client; "
+            f"got {value!r}. Write 64 (the default: a subscriber's smallest block), 56 or 48 to count a whole site "
+            f"as one client, 128 to count each address."
+        )
+    return value
+
+
+def client_key(client: IPAddress, ipv6_prefix: int) -> str:
+    """The limit key of `client`: an IPv4 address as itself (`203.0.113.9`), an IPv6 one as its network of
+    `ipv6_prefix` bits, written canonically and without a zone (`2001:db8:1:2::/64`)."""
+    if isinstance(client, ipaddress.IPv4Address):
+        return str(client)
+    kept = ((1 << ipv6_prefix) - 1) << (128 - ipv6_prefix)
+    return f"{ipaddress.IPv6Address(int(client) & kept)}/{ipv6_prefix}"
 
 
 def _ipv4_if_mapped_network(network: IPNetwork) -> IPNetwork:

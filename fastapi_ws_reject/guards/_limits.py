@@ -19,7 +19,7 @@ from .._arguments import check_seconds
 from .._pipeline.watching import SocketWatch, socket_watch
 from .._rejection import WebSocketRejection
 from ..policy import Policy
-from ._addresses import address
+from ._addresses import IPV6_CLIENT_PREFIX, address, client_key, ipv6_prefix_length
 from ._base import Guard, HoldingGuard
 
 Key = Callable[[HTTPConnection], "str | Awaitable[str]"]
@@ -103,19 +103,44 @@ class InMemoryBackend:
 
 
 def client_host(connection: HTTPConnection) -> str:
-    """The default key: the client's address as the server saw it; behind proxies see `client_host_behind_proxies`.
+    """The default key: the client as the server saw it, an IPv6 one by its /64; behind proxies see
+    `client_host_behind_proxies`.
 
     ```python
     RateLimitGuard(10, per=60, key=client_host)  # the default
     ```
 
-    An IPv4 client that a dual-stack socket shows as `::ffff:203.0.113.9` has the key `203.0.113.9`, the one
-    it has on an IPv4 socket: one client, one count.
+    An IPv4 client is its address: one a dual-stack socket shows as `::ffff:203.0.113.9` has the key
+    `203.0.113.9`, the one it has on an IPv4 socket. An IPv6 client is its /64 (`2001:db8:1:2::/64`), the
+    smallest block a subscriber is given, so the 2^64 addresses it holds share one count; `client_prefix` picks
+    another prefix. A peer that is no IP address (a unix socket) is keyed as the server named it; no peer at all
+    is "unknown".
     """
+    return _peer_key(connection, IPV6_CLIENT_PREFIX)
+
+
+def client_prefix(*, ipv6_prefix: int = IPV6_CLIENT_PREFIX) -> Callable[[HTTPConnection], str]:
+    """A limit key like `client_host`, counting an IPv6 client by its first `ipv6_prefix` bits (1 to 128).
+
+    ```python
+    per_site = RateLimitGuard(10, per=60, key=client_prefix(ipv6_prefix=56))  # 2001:db8:1:200::/56
+    ```
+
+    IPv4 clients are still keyed by their address.
+    """
+    prefix = ipv6_prefix_length(ipv6_prefix)
+
+    def client_host(connection: HTTPConnection) -> str:
+        return _peer_key(connection, prefix)
+
+    return client_host
+
+
+def _peer_key(connection: HTTPConnection, ipv6_prefix: int) -> str:
     if connection.client is None:
         return "unknown"
     peer = address(connection.client.host)
-    return connection.client.host if peer is None else str(peer)
+    return connection.client.host if peer is None else client_key(peer, ipv6_prefix)
 
 
 def _positive_int(name: str, value: object) -> int:

@@ -9,7 +9,16 @@ from starlette.requests import HTTPConnection
 
 from .._rejection import WebSocketRejection
 from ..policy import Policy
-from ._addresses import IPAddress, IPNetwork, address, networks, within
+from ._addresses import (
+    IPV6_CLIENT_PREFIX,
+    IPAddress,
+    IPNetwork,
+    address,
+    client_key,
+    ipv6_prefix_length,
+    networks,
+    within,
+)
 from ._base import Guard
 
 #: the headers a trusted proxy may write the client's address in, as `proxy_header` names them
@@ -73,22 +82,25 @@ class IPGuard(Guard[IPAddress]):
 
 
 def client_host_behind_proxies(
-    *, trusted_proxies: Iterable[str], proxy_header: str = "x-forwarded-for"
+    *, trusted_proxies: Iterable[str], proxy_header: str = "x-forwarded-for", ipv6_prefix: int = IPV6_CLIENT_PREFIX
 ) -> Callable[[HTTPConnection], str]:
-    """A limit key: the client's address found by `IPGuard`'s rule, for clients behind `trusted_proxies`.
+    """A limit key: the client found by `IPGuard`'s rule, for clients behind `trusted_proxies`.
 
     ```python
     per_client = RateLimitGuard(10, per=60, key=client_host_behind_proxies(trusted_proxies=["10.0.0.0/8"]))
     ```
 
-    Clients whose address cannot be told share the key "unknown": a made-up header buys no fresh count.
+    Keyed like `client_host`: an IPv4 client by its address, an IPv6 one by its first `ipv6_prefix` bits (its
+    /64 by default, `2001:db8:1:2::/64`). Clients whose address cannot be told share the key "unknown": a
+    made-up header buys no fresh count.
     """
     proxies = networks("trusted_proxies", trusted_proxies)
     header = _proxy_header(proxy_header)
+    prefix = ipv6_prefix_length(ipv6_prefix)
 
     def client_host(connection: HTTPConnection) -> str:
         client = _client_address(connection, proxies, header)
-        return "unknown" if client is None else str(client)
+        return "unknown" if client is None else client_key(client, prefix)
 
     return client_host
 
