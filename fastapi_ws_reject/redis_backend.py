@@ -41,15 +41,23 @@ _KEPT_OPEN = "its socket stays open, unlimited (on_failure='open')"
 _CLOSING = "its socket is closed (on_failure='closed')"
 _T = TypeVar("_T")
 
-# KEYS[1] counter; ARGV window ms, limit. Returns -1 within the limit, else the ms until the window ends.
+# KEYS[1] list of the times handshakes passed (server clock, ms), newest first, at most `limit` kept; ARGV window
+# ms, limit. A handshake passes when fewer than `limit` passed in the last window (the limit-th newest is out of
+# it): so any window holds at most `limit`, with no burst at a boundary. Returns -1 when it passes, else the ms
+# until the limit-th newest leaves the window: the true wait. One key per call, so it works on a Cluster.
 _HIT = """
-local count = redis.call('INCR', KEYS[1])
-if count == 1 then redis.call('PEXPIRE', KEYS[1], ARGV[1]) end
-if count > tonumber(ARGV[2]) then
-  local ttl = redis.call('PTTL', KEYS[1])
-  if ttl < 0 then redis.call('PEXPIRE', KEYS[1], ARGV[1]); ttl = tonumber(ARGV[1]) end
-  return ttl
+local window = tonumber(ARGV[1])
+local limit = tonumber(ARGV[2])
+local time = redis.call('TIME')
+local now = tonumber(time[1]) * 1000 + math.floor(tonumber(time[2]) / 1000)
+local oldest = redis.call('LINDEX', KEYS[1], limit - 1)
+if oldest then
+  local wait = tonumber(oldest) + window - now
+  if wait > 0 then return wait end
 end
+redis.call('LPUSH', KEYS[1], now)
+redis.call('LTRIM', KEYS[1], 0, limit - 1)
+redis.call('PEXPIRE', KEYS[1], window)
 return -1
 """
 # KEYS[1] sorted set of leases scored by expiry (server clock, ms); ARGV lease, limit, ttl ms.

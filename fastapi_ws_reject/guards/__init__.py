@@ -19,6 +19,7 @@ from ._limits import InMemoryBackend as InMemoryBackend
 from ._limits import LimitBackend as LimitBackend
 from ._limits import RateLimitGuard as RateLimitGuard
 from ._limits import client_host as client_host
+from ._limits import client_prefix as client_prefix
 from ._network import IPGuard as IPGuard
 from ._network import client_host_behind_proxies as client_host_behind_proxies
 from ._origin import OriginGuard as OriginGuard
@@ -44,6 +45,7 @@ __all__ = [
     "any_of",
     "client_host",
     "client_host_behind_proxies",
+    "client_prefix",
     "constant_time_lookup",
     "extend",
     "reject_unless",

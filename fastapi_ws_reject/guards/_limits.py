@@ -5,6 +5,7 @@ implements the same three methods to make limits hold across workers and hosts.
 """
 
 import asyncio
+import collections
 import contextlib
 import itertools
 import math
@@ -50,13 +51,15 @@ class LimitBackend(Protocol):
 
 
 class InMemoryBackend:
-    """Counts in this process: fixed windows for rates, sets of leases for connections.
+    """Counts in this process: the times of the last `limit` passes for rates, sets of leases for connections.
 
     ```python
     shared = InMemoryBackend()  # the default backend of every limit, one per guard
     ConnectionLimitGuard(3, backend=shared, namespace="chat")
     ```
 
+    A handshake passes when fewer than `limit` passed in the `window` seconds before it, so no interval of
+    `window` seconds holds more than `limit` (fixed windows let twice as many through across an edge).
     Under several workers each process has its own counts; `RedisBackend` shares them.
     """
 
@@ -64,7 +67,7 @@ class InMemoryBackend:
 
     def __init__(self, *, clock: Callable[[], float] = time.monotonic) -> None:
         self._clock = clock
-        self._windows: dict[str, tuple[float, float, int]] = {}  # key -> (start, length, count)
+        self._passes: dict[str, tuple[float, collections.deque[float]]] = {}  # key -> (window, newest last)
         self._slots: dict[str, set[int]] = {}
         self._leases = itertools.count()
         self._hits = 0
@@ -73,13 +76,13 @@ class InMemoryBackend:
         now = self._clock()
         self._hits += 1
         if self._hits % self._PURGE_EVERY == 0:
-            self._windows = {k: v for k, v in self._windows.items() if v[0] + v[1] > now}
-        start, _, count = self._windows.get(key, (now, window, 0))
-        if now - start >= window:
-            start, count = now, 0
-        if count >= limit:
-            return start + window - now
-        self._windows[key] = (start, window, count + 1)
+            self._passes = {k: v for k, v in self._passes.items() if v[1] and v[1][-1] + v[0] > now}
+        passes = self._passes.setdefault(key, (window, collections.deque(maxlen=limit)))[1]
+        if len(passes) >= limit:
+            wait = passes[-limit] + window - now
+            if wait > 0:
+                return wait
+        passes.append(now)
         return None
 
     async def acquire(self, key: str, limit: int) -> Hashable | None:
@@ -161,13 +164,13 @@ class _Limit:
 
 
 class RateLimitGuard(_Limit, Guard[str]):
-    """At most `limit` handshakes per `per` seconds for each key (default: the client address).
+    """At most `limit` handshakes in any `per` seconds for each key (default: the client address).
 
     ```python
     @router.websocket("/ws", dependencies=[Depends(RateLimitGuard(10, per=60))])
     ```
 
-    Over the limit: 429 with `Retry-After` (seconds until the window ends). Returns the key.
+    Over the limit: 429 with `Retry-After`, the seconds until a handshake would pass. Returns the key.
     """
 
     def __init__(

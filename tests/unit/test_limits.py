@@ -54,7 +54,7 @@ def test_in_memory_backend_forgets_ended_windows() -> None:
         await backend.hit("last", 1, 1.0)
 
     asyncio.run(hits())
-    assert list(backend._windows) == ["last"]
+    assert list(backend._passes) == ["last"]
 
 
 def connection_app(limit: ConnectionLimitGuard, *, middleware: bool = False) -> TestClient:
