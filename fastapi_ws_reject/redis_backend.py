@@ -73,8 +73,9 @@ if redis.call('PTTL', KEYS[1]) < tonumber(ARGV[3]) then redis.call('PEXPIRE', KE
 return 1
 """
 # Whatever Redis or the network does (a failover's ReadOnlyError, a key of another type, a refused
-# connection, a slow reply) costs one operation, which then follows on_failure.
-_FAILURES = (redis_errors.RedisError, OSError, asyncio.TimeoutError)
+# connection, a slow reply) costs one operation, which then follows on_failure. A Cluster client that reaches
+# no node raises RedisClusterException, which is no RedisError.
+_FAILURES = (redis_errors.RedisError, redis_errors.RedisClusterException, OSError, asyncio.TimeoutError)
 _UNTRACKED = "untracked"  # the lease handed out while Redis fails and limits fail open
 _MIN_LEASE_TTL = 0.1
 
