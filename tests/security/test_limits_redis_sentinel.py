@@ -1,0 +1,121 @@
+"""`RedisBackend` behind a real Sentinel (a master, its replica, a sentinel: `redis-server <conf> --sentinel`),
+through `redis.asyncio.sentinel.Sentinel(...).master_for(...)`: the master killed with SIGKILL, handshakes follow
+`on_failure` during the failover, never a 500, and the limits hold again once the replica is promoted."""
+
+import logging
+import os
+import signal
+import time
+import uuid
+from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager
+
+import pytest
+from fastapi import Depends, FastAPI, WebSocket
+from redis.asyncio.sentinel import Sentinel
+from starlette.testclient import TestClient
+from starlette.websockets import WebSocketDisconnect
+
+from fastapi_ws_reject import RejectingRouter
+from fastapi_ws_reject.guards import ConnectionLimitGuard, RateLimitGuard
+from fastapi_ws_reject.redis_backend import REDIS_BACK, REDIS_DOWN, FailurePolicy, RedisBackend
+from fastapi_ws_reject.testing import assert_rejected
+from tests.support.redis_server import SENTINEL_MASTER, SentinelSetup, redis_sentinel
+
+pytestmark = pytest.mark.e2e  # three redis-server processes: the full venvs only
+
+LOGGER = "fastapi_ws_reject"
+
+
+@pytest.fixture
+def sentinel() -> Iterator[SentinelSetup]:
+    with redis_sentinel() as setup:
+        yield setup
+
+
+def backend(setup: SentinelSetup, on_failure: FailurePolicy) -> RedisBackend:
+    sentinels = Sentinel([("127.0.0.1", setup.sentinel_port)], socket_timeout=0.2)
+    client = sentinels.master_for(SENTINEL_MASTER, socket_timeout=0.2, socket_connect_timeout=0.2)
+    return RedisBackend(client, prefix=f"sentinel-{uuid.uuid4().hex[:8]}:", timeout=0.3, on_failure=on_failure)
+
+
+def limited_app(limits: RedisBackend) -> FastAPI:
+    """`/rate` (2 a minute) and `/hold` (1 at once), each per user, the user named in the query string."""
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        yield
+        await limits.aclose()
+
+    def user(websocket: WebSocket) -> str:
+        return websocket.query_params["user"]
+
+    async def accept(websocket: WebSocket) -> None:
+        await websocket.accept()
+        await websocket.receive_text()
+        await websocket.close()
+
+    router = RejectingRouter()
+    router.add_api_websocket_route(
+        "/rate", accept, dependencies=[Depends(RateLimitGuard(2, per=60, key=user, backend=limits))]
+    )
+    router.add_api_websocket_route(
+        "/hold", accept, dependencies=[Depends(ConnectionLimitGuard(1, key=user, backend=limits))]
+    )
+    app = FastAPI(lifespan=lifespan)
+    app.include_router(router)
+    return app
+
+
+def passes(client: TestClient, path: str) -> bool:
+    """Whether a handshake to `path` is let in (and then closed); False when refused with 429."""
+    try:
+        with client.websocket_connect(path) as websocket:
+            websocket.send_text("bye")
+    except WebSocketDisconnect:
+        return False
+    return True
+
+
+def enforced(client: TestClient) -> bool:
+    """Whether both limits hold for a new user: 2 handshakes a minute, 1 at once."""
+    user = uuid.uuid4().hex[:8]
+    if not (passes(client, f"/rate?user={user}") and passes(client, f"/rate?user={user}")):
+        return False
+    if passes(client, f"/rate?user={user}"):
+        return False
+    try:
+        with client.websocket_connect(f"/hold?user={user}") as held:
+            refused = not passes(client, f"/hold?user={user}")
+            held.send_text("bye")
+    except WebSocketDisconnect:
+        return False
+    return refused
+
+
+def lines(caplog: pytest.LogCaptureFixture, text: str) -> list[str]:
+    prefix = text.split(" (")[0]
+    return [record.getMessage() for record in caplog.records if record.getMessage().startswith(prefix)]
+
+
+@pytest.mark.parametrize("on_failure", ["closed", "open"])
+def test_killing_the_master_follows_on_failure_until_the_replica_is_promoted(
+    sentinel: SentinelSetup, on_failure: FailurePolicy, caplog: pytest.LogCaptureFixture
+) -> None:
+    with caplog.at_level(logging.INFO, LOGGER), TestClient(limited_app(backend(sentinel, on_failure))) as client:
+        assert enforced(client)
+        os.kill(sentinel.master.pid, signal.SIGKILL)
+        sentinel.master.wait(timeout=10)
+        # The sentinel waits 500 ms before it even calls the master down: these handshakes meet the failover.
+        for path in ("/rate?user=carol", "/hold?user=carol"):
+            if on_failure == "closed":
+                assert_rejected(client, path, status_code=429)
+            else:
+                assert passes(client, path)
+        deadline = time.monotonic() + 15
+        while not enforced(client):
+            assert time.monotonic() < deadline, "the limits were not enforced after the failover"
+            time.sleep(0.1)
+    assert len(lines(caplog, REDIS_DOWN)) == 1
+    assert on_failure in lines(caplog, REDIS_DOWN)[0]
+    assert lines(caplog, REDIS_BACK) == [REDIS_BACK]
