@@ -97,7 +97,9 @@ async def ours_redis(port: int, tag: str) -> tuple[Decide, Callable[[], Awaitabl
 # --- limits ---------------------------------------------------------------------------------------------------
 
 
-def _limits(strategy_name: str, where: str) -> Callable[[int, str], Awaitable[tuple[Decide, Callable[[], Awaitable[None]]]]]:
+def _limits(
+    strategy_name: str, where: str
+) -> Callable[[int, str], Awaitable[tuple[Decide, Callable[[], Awaitable[None]]]]]:
     async def build(port: int, tag: str) -> tuple[Decide, Callable[[], Awaitable[None]]]:
         from limits import RateLimitItemPerSecond
         from limits.aio import strategies
@@ -106,9 +108,7 @@ def _limits(strategy_name: str, where: str) -> Callable[[int, str], Awaitable[tu
         if where == "memory":
             storage: Any = MemoryStorage()
         else:
-            storage = RedisStorage(
-                f"async+redis://127.0.0.1:{port}", implementation=where, key_prefix=f"limits{tag}"
-            )
+            storage = RedisStorage(f"async+redis://127.0.0.1:{port}", implementation=where, key_prefix=f"limits{tag}")
         strategy = getattr(strategies, strategy_name)(storage)
         item = RateLimitItemPerSecond(LIMIT, int(WINDOW))
 
@@ -271,7 +271,9 @@ async def cost(engine: Engine, port: int, decisions: int, want_wait: bool) -> tu
 # --- (b) exactness --------------------------------------------------------------------------------------------
 
 
-def _race_worker(index: int, port: int, tag: str, key: str, start_at: float, seconds: float, tasks: int, out: Any) -> None:
+def _race_worker(
+    index: int, port: int, tag: str, key: str, start_at: float, seconds: float, tasks: int, out: Any
+) -> None:
     engine = ENGINES[index]
 
     async def run() -> list[tuple[float, float]]:
