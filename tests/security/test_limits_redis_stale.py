@@ -7,6 +7,7 @@ import logging
 import socket
 import struct
 import threading
+import time
 import uuid
 from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager
@@ -150,7 +151,11 @@ def test_a_stale_pooled_connection_is_no_500(
     client_of_redis = Redis(host="127.0.0.1", port=proxy.port)
     limits = RedisBackend(client_of_redis, prefix=f"stale-{uuid.uuid4().hex[:8]}:", timeout=0.3, on_failure=on_failure)
     with caplog.at_level(logging.INFO, LOGGER), TestClient(limited_app(limits)) as client:
-        assert passes(client, f"{path}?user=alice")  # the pool holds one connection, idle now
+        assert passes(client, f"{path}?user=alice")
+        deadline = time.monotonic() + 2
+        while client.portal.call(limits.open_slots, "connections:alice"):  # its release has run: the pool is idle
+            assert time.monotonic() < deadline, "alice's slot was not released"
+            time.sleep(0.02)
         proxy.drop(how)
         # Stale: it passes on a new connection, or follows on_failure (closed: 429; open: let in).
         let_in = passes(client, f"{path}?user=bob")
