@@ -134,8 +134,9 @@ def redis_sentinel() -> Iterator[SentinelSetup]:
     with tempfile.TemporaryDirectory(prefix="sentinel-") as directory:
         try:
             master_port, replica_port, sentinel_port = free_port(), free_port(), free_port()
-            processes.append(_start(master_port))
-            processes.append(_start(replica_port, "--replicaof", "127.0.0.1", str(master_port)))
+            # A replica's first sync writes an RDB file in the master's --dir: the temporary directory, not ours.
+            processes.append(_start(master_port, "--dir", directory))
+            processes.append(_start(replica_port, "--dir", directory, "--replicaof", "127.0.0.1", str(master_port)))
             conf = Path(directory, "sentinel.conf")
             conf.write_text(
                 f"dir {directory}\n"
