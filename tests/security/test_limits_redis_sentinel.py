@@ -2,6 +2,7 @@
 through `redis.asyncio.sentinel.Sentinel(...).master_for(...)`: the master killed with SIGKILL, handshakes follow
 `on_failure` during the failover, never a 500, and the limits hold again once the replica is promoted."""
 
+import gc
 import logging
 import os
 import signal
@@ -18,11 +19,16 @@ from starlette.websockets import WebSocketDisconnect
 
 from fastapi_ws_reject import RejectingRouter
 from fastapi_ws_reject.guards import ConnectionLimitGuard, RateLimitGuard
-from fastapi_ws_reject.redis_backend import REDIS_BACK, REDIS_DOWN, FailurePolicy, RedisBackend
+from fastapi_ws_reject.redis_backend import REDIS_BACK, FailurePolicy, RedisBackend
 from fastapi_ws_reject.testing import assert_rejected
 from tests.support.redis_server import SENTINEL_MASTER, SentinelSetup, redis_sentinel
 
-pytestmark = pytest.mark.e2e  # three redis-server processes: the full venvs only
+# Three redis-server processes: the full venvs only. Killing the master leaves the pool's sockets to it, which may be
+# collected unclosed after the test client's loop ended (Starlette 0.38's TestClient): a harness artifact.
+pytestmark = [
+    pytest.mark.e2e,
+    pytest.mark.filterwarnings("ignore::pytest.PytestUnraisableExceptionWarning"),
+]
 
 LOGGER = "fastapi_ws_reject"
 
@@ -93,6 +99,13 @@ def enforced(client: TestClient) -> bool:
     return refused
 
 
+@pytest.fixture(autouse=True)
+def _collect_cut_sockets() -> Iterator[None]:
+    """Collect the sockets this test cut while its warning filter applies, not at the end of the session."""
+    yield
+    gc.collect()
+
+
 def lines(caplog: pytest.LogCaptureFixture, text: str) -> list[str]:
     prefix = text.split(" (")[0]
     return [record.getMessage() for record in caplog.records if record.getMessage().startswith(prefix)]
@@ -116,10 +129,13 @@ def test_killing_the_master_follows_on_failure_until_the_replica_is_promoted(
         while not enforced(client):
             assert time.monotonic() < deadline, "the limits were not enforced after the failover"
             time.sleep(0.1)
+        # What was logged up to here: leaving the client releases leases, which a pooled connection to the killed
+        # master may still fail (a last REDIS_DOWN at shutdown, seen on FastAPI 0.115's venv).
+        seen = [record.getMessage() for record in caplog.records]
     # Once each as a rule; a failover may answer one call between two failures (seen on FastAPI 0.115's venv),
     # so each DOWN is followed by one BACK, and the last line says the limits are enforced.
-    changes = [line for line in lines(caplog, "Redis ") if line.startswith(("Redis failed", "Redis answers"))]
+    changes = [line for line in seen if line.startswith(("Redis failed", "Redis answers"))]
     assert changes[0].startswith("Redis failed")
     assert on_failure in changes[0]
     assert changes[-1] == REDIS_BACK
-    assert len(lines(caplog, REDIS_DOWN)) == len(lines(caplog, REDIS_BACK))
+    assert changes.count(REDIS_BACK) == len(changes) - changes.count(REDIS_BACK)
