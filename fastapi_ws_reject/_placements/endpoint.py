@@ -121,9 +121,11 @@ class AnsweringEndpoint(Answerer):
     def _warn_about_dependencies_outside(self, websocket: WebSocket) -> None:
         """Say once when this endpoint serves a route that a plain router or app gave `dependencies`: FastAPI
         solves those before anything of the endpoint's, so only the app's handlers can answer them."""
+        if self._warned:
+            return
         route = websocket.scope.get("route")
         outside = [d for d in getattr(route, "dependencies", ()) if not _answered(d.dependency)]
-        if outside and not self._warned and app_rejection_policy(websocket.scope.get("app")) is None:
+        if outside and app_rejection_policy(websocket.scope.get("app")) is None:
             self._warned = True
             names = ", ".join(getattr(d.dependency, "__name__", repr(d.dependency)) for d in outside)
             logger.warning(PREPENDED_WARNING, getattr(route, "path", "?"), names)
