@@ -11,14 +11,12 @@ from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager
 
 import pytest
-from fastapi import Depends, FastAPI, WebSocket
 from redis.asyncio.cluster import RedisCluster
 from starlette.testclient import TestClient
 
-from fastapi_ws_reject import RejectingRouter
-from fastapi_ws_reject.guards import ConnectionLimitGuard, RateLimitGuard
 from fastapi_ws_reject.redis_backend import REDIS_DOWN, FailurePolicy, RedisBackend
 from fastapi_ws_reject.testing import assert_rejected
+from tests.support.limited_app import limited_app
 from tests.support.redis_server import ClusterSetup, redis_cluster
 
 pytestmark = pytest.mark.e2e  # three redis-server processes: the full venvs only
@@ -54,34 +52,6 @@ async def limits_at(port: int, **options: object) -> AsyncIterator[RedisBackend]
         await limits.aclose()
 
 
-def limited_app(limits: RedisBackend) -> FastAPI:
-    """`/rate` (2 a minute) and `/hold` (2 at once), each per user, the user named in the query string."""
-
-    @asynccontextmanager
-    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        yield
-        await limits.aclose()
-
-    def user(websocket: WebSocket) -> str:
-        return websocket.query_params["user"]
-
-    async def accept(websocket: WebSocket) -> None:
-        await websocket.accept()
-        await websocket.receive_text()
-        await websocket.close()
-
-    router = RejectingRouter()
-    router.add_api_websocket_route(
-        "/rate", accept, dependencies=[Depends(RateLimitGuard(2, per=60, key=user, backend=limits))]
-    )
-    router.add_api_websocket_route(
-        "/hold", accept, dependencies=[Depends(ConnectionLimitGuard(2, key=user, backend=limits))]
-    )
-    app = FastAPI(lifespan=lifespan)
-    app.include_router(router)
-    return app
-
-
 def test_users_land_on_every_master(cluster: ClusterSetup) -> None:
     async def scenario() -> None:
         async with limits_at(cluster.ports[0]) as limits:
@@ -95,7 +65,7 @@ def test_users_land_on_every_master(cluster: ClusterSetup) -> None:
 
 
 def test_rate_limit_holds_for_users_on_every_node(cluster: ClusterSetup) -> None:
-    with TestClient(limited_app(backend(cluster.ports[0], on_failure="closed"))) as client:
+    with TestClient(limited_app(backend(cluster.ports[0], on_failure="closed"), at_once=2)) as client:
         for user in USERS:
             for _ in range(2):
                 with client.websocket_connect(f"/rate?user={user}") as websocket:
@@ -105,7 +75,7 @@ def test_rate_limit_holds_for_users_on_every_node(cluster: ClusterSetup) -> None
 
 def test_connection_limit_holds_and_frees_for_users_on_every_node(cluster: ClusterSetup) -> None:
     limits = backend(cluster.ports[0], on_failure="closed")
-    with TestClient(limited_app(limits)) as client:
+    with TestClient(limited_app(limits, at_once=2)) as client:
         for user in USERS[:9]:
             with (
                 client.websocket_connect(f"/hold?user={user}") as first,
@@ -142,7 +112,7 @@ def test_a_cluster_that_stopped_answering_follows_on_failure(
     own_cluster: ClusterSetup, on_failure: FailurePolicy, path: str, caplog: pytest.LogCaptureFixture
 ) -> None:
     limits = backend(own_cluster.ports[0], on_failure=on_failure, timeout=0.3)
-    with caplog.at_level(logging.INFO, LOGGER), TestClient(limited_app(limits)) as client:
+    with caplog.at_level(logging.INFO, LOGGER), TestClient(limited_app(limits, at_once=2)) as client:
         with client.websocket_connect(f"{path}?user=alice") as websocket:  # the client knows the cluster
             websocket.send_text("bye")
         for process in own_cluster.processes:

@@ -8,19 +8,16 @@ import os
 import signal
 import time
 import uuid
-from collections.abc import AsyncIterator, Iterator
-from contextlib import asynccontextmanager
+from collections.abc import Iterator
 
 import pytest
-from fastapi import Depends, FastAPI, WebSocket
 from redis.asyncio.sentinel import Sentinel
 from starlette.testclient import TestClient
 from starlette.websockets import WebSocketDisconnect
 
-from fastapi_ws_reject import RejectingRouter
-from fastapi_ws_reject.guards import ConnectionLimitGuard, RateLimitGuard
 from fastapi_ws_reject.redis_backend import REDIS_BACK, FailurePolicy, RedisBackend
 from fastapi_ws_reject.testing import assert_rejected
+from tests.support.limited_app import limited_app
 from tests.support.redis_server import SENTINEL_MASTER, SentinelSetup, redis_sentinel
 
 # Three redis-server processes: the full venvs only. Killing the master leaves the pool's sockets to it, which may be
@@ -43,34 +40,6 @@ def backend(setup: SentinelSetup, on_failure: FailurePolicy) -> RedisBackend:
     sentinels = Sentinel([("127.0.0.1", setup.sentinel_port)], socket_timeout=0.2)
     client = sentinels.master_for(SENTINEL_MASTER, socket_timeout=0.2, socket_connect_timeout=0.2)
     return RedisBackend(client, prefix=f"sentinel-{uuid.uuid4().hex[:8]}:", timeout=0.3, on_failure=on_failure)
-
-
-def limited_app(limits: RedisBackend) -> FastAPI:
-    """`/rate` (2 a minute) and `/hold` (1 at once), each per user, the user named in the query string."""
-
-    @asynccontextmanager
-    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        yield
-        await limits.aclose()
-
-    def user(websocket: WebSocket) -> str:
-        return websocket.query_params["user"]
-
-    async def accept(websocket: WebSocket) -> None:
-        await websocket.accept()
-        await websocket.receive_text()
-        await websocket.close()
-
-    router = RejectingRouter()
-    router.add_api_websocket_route(
-        "/rate", accept, dependencies=[Depends(RateLimitGuard(2, per=60, key=user, backend=limits))]
-    )
-    router.add_api_websocket_route(
-        "/hold", accept, dependencies=[Depends(ConnectionLimitGuard(1, key=user, backend=limits))]
-    )
-    app = FastAPI(lifespan=lifespan)
-    app.include_router(router)
-    return app
 
 
 def passes(client: TestClient, path: str) -> bool:
@@ -115,7 +84,10 @@ def lines(caplog: pytest.LogCaptureFixture, text: str) -> list[str]:
 def test_killing_the_master_follows_on_failure_until_the_replica_is_promoted(
     sentinel: SentinelSetup, on_failure: FailurePolicy, caplog: pytest.LogCaptureFixture
 ) -> None:
-    with caplog.at_level(logging.INFO, LOGGER), TestClient(limited_app(backend(sentinel, on_failure))) as client:
+    with (
+        caplog.at_level(logging.INFO, LOGGER),
+        TestClient(limited_app(backend(sentinel, on_failure), at_once=1)) as client,
+    ):
         assert enforced(client)
         os.kill(sentinel.master.pid, signal.SIGKILL)
         sentinel.master.wait(timeout=10)
