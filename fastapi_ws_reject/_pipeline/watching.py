@@ -16,7 +16,7 @@ app returns. The watch lives in the handshake's scope only while the handshake l
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable, Coroutine
+from collections.abc import Awaitable, Callable, Coroutine
 from typing import Any
 
 from starlette.requests import HTTPConnection
@@ -28,6 +28,10 @@ from .._rejection import WebSocketRejection
 from .sending import close_accepted
 
 _KEY = "fastapi_ws_reject.watch"
+
+#: decides on each message a client sends: True gives it to the endpoint; False drops it (or, when it closed the
+#: socket, gives the endpoint the close)
+MessageFilter = Callable[[Message], Awaitable[bool]]
 
 
 class SocketWatch:
@@ -45,6 +49,7 @@ class SocketWatch:
         "_closed",
         "tasks",
         "stops",
+        "filters",
     )
 
     def __init__(self, scope: Scope, receive: Receive, send: Send) -> None:
@@ -58,11 +63,12 @@ class SocketWatch:
         self._closed: asyncio.Future[None] | None = None
         self.tasks: set[asyncio.Task[None]] | None = None
         self.stops: list[Callable[[], object]] | None = None
+        self.filters: tuple[MessageFilter, ...] = ()
 
     @property
     def armed(self) -> bool:
-        """Something may close the socket from outside the endpoint: a timer, a task."""
-        return bool(self.stops or self.tasks)
+        """Something may close the socket from outside the endpoint (a timer, a task), or sees its messages."""
+        return bool(self.stops or self.tasks or self.filters)
 
     @property
     def open(self) -> bool:
@@ -70,6 +76,20 @@ class SocketWatch:
         return self.accepted and not self.ended and self.closing is None
 
     async def receive(self) -> Message:
+        while True:
+            message = await self._receive()
+            if message["type"] != "websocket.receive" or await self._admitted(message):
+                return message
+            if self.closing is not None:
+                return self._disconnect(self.closing)
+
+    async def _admitted(self, message: Message) -> bool:
+        for admit in self.filters:
+            if not await admit(message):
+                return False
+        return True
+
+    async def _receive(self) -> Message:
         if self.closing is None and self.accepted and self.armed:
             if self._closed is None:
                 self._closed = self.loop.create_future()
@@ -82,8 +102,16 @@ class SocketWatch:
             if not receiving.cancelled() and self.closing is None:
                 return receiving.result()
         if self.closing is not None:
-            return {"type": "websocket.disconnect", "code": self.closing.close_code, "reason": self.closing.reason}
+            return self._disconnect(self.closing)
         return await self.server_receive()
+
+    @staticmethod
+    def _disconnect(closing: WebSocketRejection) -> Message:
+        return {"type": "websocket.disconnect", "code": closing.close_code, "reason": closing.reason}
+
+    def filter_messages(self, admit: MessageFilter) -> None:
+        """Run `admit` on each message the client sends, before the endpoint gets it (a message limit)."""
+        self.filters = (*self.filters, admit)
 
     async def send(self, message: Message) -> None:
         if self.closing is not None:
@@ -158,6 +186,7 @@ class SocketWatch:
         if self.scope.get(_KEY) is self:
             del self.scope[_KEY]
         self.ended = True  # nothing left for the library to close
+        self.filters = ()
         self.scope, self.server_receive, self.server_send = {}, _ended_receive, _ended_send
 
 

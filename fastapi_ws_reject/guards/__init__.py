@@ -20,6 +20,7 @@ from ._limits import LimitBackend as LimitBackend
 from ._limits import RateLimitGuard as RateLimitGuard
 from ._limits import client_host as client_host
 from ._limits import client_prefix as client_prefix
+from ._messages import MessageLimitGuard as MessageLimitGuard
 from ._network import IPGuard as IPGuard
 from ._network import client_host_behind_proxies as client_host_behind_proxies
 from ._origin import OriginGuard as OriginGuard
@@ -38,6 +39,7 @@ __all__ = [
     "IPGuard",
     "InMemoryBackend",
     "LimitBackend",
+    "MessageLimitGuard",
     "OriginGuard",
     "RateLimitGuard",
     "SubprotocolGuard",

@@ -101,6 +101,11 @@ class _GuardBase(Generic[T]):
         """Every answer this guard can send before accept, for documentation (`fastapi_ws_reject.asyncapi`)."""
         return (self.rejection,)
 
+    @property
+    def limits_messages(self) -> bool:
+        """Whether the guard counts the messages of the sockets it lets in (`MessageLimitGuard`)."""
+        return False
+
     def refuse(self, connection: HTTPConnection, detail: str, rejection: WebSocketRejection | None = None) -> NoReturn:
         """Reject this handshake with `rejection` (default: the guard's); `detail` is logged, so no secrets."""
         raise (rejection or self.rejection)._refusal(self.name, detail, self.policy)

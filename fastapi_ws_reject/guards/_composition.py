@@ -35,6 +35,13 @@ def any_of(*guards: AnyGuard) -> AnyGuard:
     A guard that refused leaves nothing behind: only the refusal that is sent (or none) reaches the log.
     """
     checked = _composable("any_of", guards)
+    for guard in checked:
+        if guard.limits_messages:
+            raise TypeError(
+                f"any_of() cannot run {guard.name}: it lets every handshake in, so any_of would stop at it, and "
+                "a member that passes before it would skip its message limit. Put the message limit beside the "
+                "any_of: Depends(all_of(any_of(...), MessageLimitGuard(...))) or a Depends of its own."
+            )
     return _HoldingAnyOf(checked) if _holds(checked) else _AnyOf(checked)
 
 
@@ -82,6 +89,10 @@ class _Composite:
     @property
     def reads_cookies(self) -> bool:
         return any(guard.reads_cookies for guard in self.guards)
+
+    @property
+    def limits_messages(self) -> bool:
+        return any(guard.limits_messages for guard in self.guards)
 
     @property
     def rejections(self) -> tuple[WebSocketRejection, ...]:

@@ -77,13 +77,7 @@ class InMemoryBackend:
         self._hits += 1
         if self._hits % self._PURGE_EVERY == 0:
             self._passes = {k: v for k, v in self._passes.items() if v[1] and v[1][-1] + v[0] > now}
-        passes = self._passes.setdefault(key, (window, collections.deque(maxlen=limit)))[1]
-        if len(passes) >= limit:
-            wait = passes[-limit] + window - now
-            if wait > 0:
-                return wait
-        passes.append(now)
-        return None
+        return sliding_wait(self._passes.setdefault(key, (window, collections.deque(maxlen=limit)))[1], now, window)
 
     async def acquire(self, key: str, limit: int) -> Hashable | None:
         held = self._slots.setdefault(key, set())
@@ -103,6 +97,18 @@ class InMemoryBackend:
     def open_slots(self, key: str) -> int:
         """How many slots `key` holds now (for tests and metrics)."""
         return len(self._slots.get(key, ()))
+
+
+def sliding_wait(passes: collections.deque[float], now: float, window: float) -> float | None:
+    """Count a pass at `now` when fewer than `passes.maxlen` (the limit) were in the `window` before it: None;
+    else the seconds until the oldest of them leaves the window, and nothing counted."""
+    limit = passes.maxlen
+    if limit is not None and len(passes) >= limit:
+        wait = passes[-limit] + window - now
+        if wait > 0:
+            return wait
+    passes.append(now)
+    return None
 
 
 def client_host(connection: HTTPConnection) -> str:

@@ -16,11 +16,9 @@ from fastapi import Depends, FastAPI, WebSocket, WebSocketDisconnect
 from starlette.requests import HTTPConnection
 from starlette.testclient import TestClient
 
-from fastapi_ws_reject import RejectingRouter, WebSocketGuardMiddleware, ws_guard
-from fastapi_ws_reject.guards import ConnectionLimitGuard, all_of, any_of
+from fastapi_ws_reject import RejectingRouter, ws_guard
 from fastapi_ws_reject.testing import assert_rejected
-
-Placement = Callable[[Any], FastAPI]
+from tests.support.watched import PLACEMENTS, SEEN, Placement, depends
 
 
 def expiring_in(seconds: float) -> Callable[[HTTPConnection], Any]:
@@ -39,100 +37,6 @@ class Banned:
     async def __call__(self, websocket: WebSocket) -> bool:
         self.calls += 1
         return self.calls == 1
-
-
-def depends(guard: Any) -> FastAPI:
-    router = RejectingRouter()
-
-    @router.websocket("/ws")
-    async def endpoint(websocket: WebSocket, value: Annotated[Any, Depends(guard)]) -> None:
-        await serve_until_closed(websocket)
-
-    app = FastAPI()
-    app.include_router(router)
-    return app
-
-
-def served_as_built(guard: Any) -> FastAPI:
-    """The route's leading guard checked before FastAPI's solving."""
-    router = RejectingRouter()
-
-    @router.websocket("/ws", dependencies=[Depends(guard)])
-    async def endpoint(websocket: WebSocket) -> None:
-        await serve_until_closed(websocket)
-
-    app = FastAPI()
-    app.router.routes.extend(router.routes)
-    return app
-
-
-def behind_an_override_of_its_check(guard: Any) -> FastAPI:
-    """The app overrides a stand-in check with the guard's own: the override decides, and re-decides."""
-
-    async def stand_in(websocket: WebSocket) -> bool:
-        return True
-
-    app = depends(ws_guard(stand_in, revalidate=guard.revalidate, on_error=guard.on_error))
-    app.dependency_overrides[stand_in] = guard.call
-    return app
-
-
-def in_all_of(guard: Any) -> FastAPI:
-    return depends(all_of(ws_guard(lambda: True), guard))
-
-
-def beside_a_connection_limit(guard: Any) -> FastAPI:
-    return depends(all_of(guard, ConnectionLimitGuard(5)))
-
-
-def in_any_of(guard: Any) -> FastAPI:
-    return depends(any_of(ws_guard(lambda: False), guard))
-
-
-def middleware(guard: Any) -> FastAPI:
-    app = FastAPI()
-
-    @app.websocket("/ws")
-    async def endpoint(websocket: WebSocket) -> None:
-        await serve_until_closed(websocket)
-
-    app.add_middleware(WebSocketGuardMiddleware, guards=[guard])
-    return app
-
-
-def middleware_with_two_guards(guard: Any) -> FastAPI:
-    app = FastAPI()
-
-    @app.websocket("/ws")
-    async def endpoint(websocket: WebSocket) -> None:
-        await serve_until_closed(websocket)
-
-    app.add_middleware(WebSocketGuardMiddleware, guards=[ConnectionLimitGuard(5), guard])
-    return app
-
-
-PLACEMENTS = [
-    depends,
-    served_as_built,
-    behind_an_override_of_its_check,
-    in_all_of,
-    beside_a_connection_limit,
-    in_any_of,
-    middleware,
-    middleware_with_two_guards,
-]
-#: what the endpoint of each test app saw after it accepted: the texts it took, then how it ended
-SEEN: list[Any] = []
-
-
-async def serve_until_closed(websocket: WebSocket) -> None:
-    await websocket.accept()
-    await websocket.send_text("in")
-    try:
-        while True:
-            SEEN.append(await websocket.receive_text())
-    except WebSocketDisconnect as disconnect:
-        SEEN.append(disconnect.code)
 
 
 @pytest.fixture(autouse=True)
