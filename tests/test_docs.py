@@ -320,3 +320,16 @@ def test_browser_example_without_a_browser() -> None:
     assert_rejected(client, "/ws/http", status_code=401, headers={"WWW-Authenticate": "Bearer"})
     assert_closed(client, "/ws/close", close_code=4401, close_reason="log in again")
     assert_rejected(client, "/ws/auto", status_code=401)
+
+
+def test_chat_limits_example() -> None:
+    from examples import chat_limits
+
+    client = TestClient(chat_limits.app)
+    with client.websocket_connect("/chat?user=ann") as websocket:
+        for number in range(6):
+            websocket.send_text(str(number))
+        assert [websocket.receive_text() for _ in range(5)] == [f"echo: {number}" for number in range(5)]
+        assert websocket.receive() == {"type": "websocket.close", "code": 4429, "reason": "too many messages"}
+    limits = client.get("/asyncapi.json").json()["channels"]["chat"]["x-message-limits"]
+    assert [(limit["counts"], limit["onLimit"]) for limit in limits] == [("socket", "close"), ("key", "drop")]

@@ -10,6 +10,9 @@ guard, source, closeCode, closeReason, policy}`: `body` decoded (JSON or text), 
 declared answers), `source` one of "middleware", "not_found", "route", "validation", "declared", the close
 code and reason the client sees where the answer is sent after accept, and `policy`, how it is sent before
 accept ("http": this response; "close": accept, then that close; "auto": close for browsers).
+A route with a `MessageLimitGuard` also has `x-message-limits`: `{guard, source, limit, per, counts, onLimit}`
+for each (`counts` "socket" or "key"), with `closeCode` and `closeReason` when it closes, `contentType` and
+`message` when it drops.
 """
 
 from __future__ import annotations
@@ -27,7 +30,7 @@ from ._page import ASYNCAPI_SCRIPT_URL as ASYNCAPI_SCRIPT_URL
 from ._page import ASYNCAPI_STYLE_INTEGRITY as ASYNCAPI_STYLE_INTEGRITY
 from ._page import ASYNCAPI_STYLE_URL as ASYNCAPI_STYLE_URL
 from ._page import AsyncAPIPage, root_url, source_expression
-from ._routes import SocketRoute, handshake_rejections, parameters, route_guards, socket_routes
+from ._routes import SocketRoute, handshake_rejections, message_limits, parameters, route_guards, socket_routes
 from ._schemas import Schemas, channel_parameter, object_schema, security_schemes
 
 __all__ = [
@@ -178,6 +181,9 @@ def _channel(route: SocketRoute, schemas: Schemas) -> dict[str, Any]:
     if messages:
         channel["messages"] = messages
     channel["x-handshake-rejections"] = handshake_rejections(route)
+    limits = message_limits(route)
+    if limits:
+        channel["x-message-limits"] = limits
     return channel
 
 

@@ -7,6 +7,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
+from fastapi.encoders import jsonable_encoder
 from fastapi.exceptions import WebSocketRequestValidationError
 from fastapi.routing import APIWebSocketRoute
 from pydantic import TypeAdapter, ValidationError
@@ -18,6 +19,7 @@ from .._placements.endpoint import answering_of, declared_of
 from .._placements.middleware import NOT_FOUND, WebSocketGuardMiddleware
 from .._rejection import WebSocketRejection
 from ..guards._base import AnyGuard, is_guard
+from ..guards._messages import MessageLimitGuard
 from ..policy import Policy
 
 Entry = dict[str, Any]
@@ -122,6 +124,51 @@ def _guard_entries(guard: AnyGuard, source: str, inherited: Inherited) -> Iterat
         return
     for member in members:  # all_of / any_of: each member answers with its own rejections
         yield from _guard_entries(member, source, inherited)
+
+
+def message_limits(route: SocketRoute) -> list[Entry]:
+    """`x-message-limits`: how many messages each message limit on this route lets a client send after accept,
+    and what a client over it gets."""
+    return [
+        _message_limit_entry(limit, source)
+        for guard, source, _ in route_guards(route)
+        for limit in _members(guard)
+        if isinstance(limit, MessageLimitGuard)
+    ]
+
+
+def _members(guard: AnyGuard) -> Iterator[AnyGuard]:
+    members: tuple[AnyGuard, ...] | None = getattr(guard, "guards", None)
+    if members is None:
+        yield guard
+    else:
+        for member in members:
+            yield from _members(member)
+
+
+def _message_limit_entry(limit: MessageLimitGuard, source: str) -> Entry:
+    entry: Entry = {
+        "guard": limit.name,
+        "source": source,
+        "limit": limit.limit,
+        "per": limit.per,
+        "counts": "socket" if limit.key is None else "key",
+        "onLimit": limit.on_limit,
+    }
+    if limit.on_limit == "close":
+        entry.update(closeCode=limit.rejection.close_code, closeReason=limit.rejection.reason)
+    else:
+        entry.update(_dropped(limit.drop_message))
+    return entry
+
+
+def _dropped(content: Any) -> Entry:
+    """The message a client over the limit gets, as `rejection_entry` shows a body (binary in hex)."""
+    if isinstance(content, bytes):
+        return {"contentType": "application/octet-stream", "message": content.hex()}
+    if isinstance(content, str):
+        return {"contentType": "text/plain", "message": content}
+    return {"contentType": "application/json", "message": jsonable_encoder(content)}
 
 
 def rejection_entry(rejection: WebSocketRejection, guard: str | None, source: str, inherited: Inherited) -> Entry:

@@ -29,6 +29,7 @@ from fastapi_ws_reject.guards import (
     APIKeyGuard,
     BearerTokenGuard,
     IPGuard,
+    MessageLimitGuard,
     OriginGuard,
     RateLimitGuard,
     SecuritySchemeGuard,
@@ -499,3 +500,59 @@ async def _item(websocket: WebSocket, item_id: Annotated[str, Path_(description=
 
 async def _refuse(websocket: WebSocket) -> bool:
     return False
+
+
+def test_message_limits_are_documented_from_the_route_the_middleware_and_composites() -> None:
+    router = RejectingRouter()
+    per_user = MessageLimitGuard(60, per=60, key=lambda connection: "ann", on_limit="drop")
+    slow_down = MessageLimitGuard(2, per=1, rejection=WebSocketRejection(429, "slow down", close_code=1008))
+    binary = MessageLimitGuard(9, per=1, on_limit="drop", drop_message=b"\x01")
+    router.add_api_websocket_route(
+        "/x", _accepting, name="x", dependencies=[Depends(all_of(ws_guard(lambda: True), per_user)), Depends(binary)]
+    )
+    app = FastAPI()
+    app.include_router(router)
+    app.add_middleware(WebSocketGuardMiddleware, guards=[slow_down])
+    limits = asyncapi_schema(app)["channels"]["x"]["x-message-limits"]
+    assert limits == [
+        {
+            "guard": "MessageLimitGuard",
+            "source": "middleware",
+            "limit": 2,
+            "per": 1.0,
+            "counts": "socket",
+            "onLimit": "close",
+            "closeCode": 1008,
+            "closeReason": "slow down",
+        },
+        {
+            "guard": "MessageLimitGuard",
+            "source": "route",
+            "limit": 60,
+            "per": 60.0,
+            "counts": "key",
+            "onLimit": "drop",
+            "contentType": "application/json",
+            "message": {"detail": "too many messages"},
+        },
+        {
+            "guard": "MessageLimitGuard",
+            "source": "route",
+            "limit": 9,
+            "per": 1.0,
+            "counts": "socket",
+            "onLimit": "drop",
+            "contentType": "application/octet-stream",
+            "message": "01",
+        },
+    ]
+    assert all(
+        entry["guard"] != "MessageLimitGuard"
+        for entry in asyncapi_schema(app)["channels"]["x"]["x-handshake-rejections"]
+    )
+
+
+def test_a_route_without_a_message_limit_has_no_message_limits() -> None:
+    app = FastAPI()
+    app.add_api_websocket_route("/x", _accepting, name="x")
+    assert "x-message-limits" not in asyncapi_schema(app)["channels"]["x"]

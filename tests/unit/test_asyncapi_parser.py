@@ -37,7 +37,7 @@ def validate(documents: dict[str, Any]) -> tuple[int, dict[str, list[dict[str, A
 def test_every_example_app_document_passes_the_official_asyncapi_parser() -> None:
     apps = {name: getattr(importlib.import_module(name), "app", None) for name in EXAMPLES}
     documents = {name: asyncapi_schema(app) for name, app in apps.items() if isinstance(app, FastAPI)}
-    assert {"examples.asyncapi_app", "examples.rooms"} <= set(documents)
+    assert {"examples.asyncapi_app", "examples.chat_limits", "examples.rooms"} <= set(documents)
     documents["tests.support.asyncapi_app.guarded_app"] = asyncapi_schema(guarded_app())
     returncode, report = validate(documents)
     errors = {name: [d for d in found if d["severity"] == 0] for name, found in report.items()}
