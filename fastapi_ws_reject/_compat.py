@@ -92,3 +92,30 @@ def is_async_callable(obj: Any) -> bool:
     `async def __call__`. Not `starlette._utils.is_async_callable`, which says yes for such a class itself,
     which FastAPI calls to build an instance."""
     return inspect.iscoroutinefunction(obj) or inspect.iscoroutinefunction(type(obj).__call__)
+
+
+# FastAPI's own telemetry (0.165+), `FastAPI(telemetry=...)`: while it traces a connection, the scope holds its
+# `_RequestTelemetry` under this key, with the connection's server span (`span`, None when not tracing) and the
+# selected route's template, mount prefixes included (`route`). The app keeps its `TelemetryConfig` as `_telemetry`.
+FASTAPI_TELEMETRY_KEY = "fastapi.telemetry"
+
+
+def fastapi_connection_span(scope: Scope) -> Any:
+    """The server span FastAPI's telemetry opened for this connection, or None (no such telemetry, or not tracing)."""
+    return getattr(scope.get(FASTAPI_TELEMETRY_KEY), "span", None)
+
+
+def fastapi_route(scope: Scope) -> str | None:
+    """The route template FastAPI's telemetry names this connection by (`http.route`), or None."""
+    route = getattr(scope.get(FASTAPI_TELEMETRY_KEY), "route", None)
+    return route if isinstance(route, str) else None
+
+
+def fastapi_meter_provider(app: object) -> tuple[Any, bool]:
+    """The meter provider `app`'s `FastAPI(telemetry=...)` names (None: the global one), and whether its metrics are
+    on (`"metrics": False` turns them off); (None, True) for an app without FastAPI's telemetry."""
+    config = getattr(app, "_telemetry", None)
+    if not isinstance(config, dict):
+        return None, True
+    settings: dict[str, Any] = config  # pyright: ignore[reportUnknownVariableType]
+    return settings.get("meter_provider"), settings.get("metrics", True) is not False

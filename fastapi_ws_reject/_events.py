@@ -8,11 +8,12 @@ import itertools
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import cast
+from typing import Any, cast
 
 from starlette.applications import Starlette
 from starlette.types import Scope
 
+from . import _telemetry
 from ._rejection import WebSocketRejection
 
 _logger = logging.getLogger("fastapi_ws_reject")
@@ -52,14 +53,16 @@ _ON_REJECT_FIX = "register the listener with the FastAPI or Starlette app it lis
 
 
 class AppEvents:
-    """What this library keeps about one app: its listeners, and whether it warned about the fallback."""
+    """What this library keeps about one app: its listeners, whether it warned about the fallback, and its
+    rejection counter with the meter provider that made it."""
 
-    __slots__ = ("listeners", "warned_about_fallback")
+    __slots__ = ("counter", "listeners", "warned_about_fallback")
 
     def __init__(self) -> None:
         # Replaced, never changed in place: `report` loops over the tuple it read while a listener is removed.
         self.listeners: tuple[Listener, ...] = ()
         self.warned_about_fallback: bool = False
+        self.counter: tuple[object, Any] | None = None
 
     def remove(self, listener: Listener) -> None:
         kept = list(self.listeners)
@@ -107,17 +110,31 @@ def app_events(app: Starlette) -> AppEvents:
     return cast(AppEvents, events)
 
 
-def report(scope: Scope, rejection: WebSocketRejection, close_code: int | None) -> None:
-    """Log the rejection `scope`'s app sent, and tell that app's listeners."""
+def report(scope: Scope, rejection: WebSocketRejection, answer: str, policy: str | None = None) -> None:
+    """Log the rejection `scope`'s app sent, record it in OpenTelemetry, and tell that app's listeners.
+
+    `answer` is how it was sent (one of `_telemetry`'s RESPONSE, CLOSE_BEFORE_ACCEPT, ACCEPT_THEN_CLOSE,
+    CLOSE_AFTER_ACCEPT), `policy` the one that chose it before accept.
+    """
     guard, detail = rejection.guard, rejection.detail
+    sent_a_close = answer in (_telemetry.ACCEPT_THEN_CLOSE, _telemetry.CLOSE_AFTER_ACCEPT)
+    close_code = rejection.close_code if sent_a_close else None
     path, root_path = scope["path"], scope.get("root_path", "")
     if not path.startswith(root_path):
         path = root_path + path  # a server from before ASGI 3 put root_path outside path
     if _logger.isEnabledFor(logging.INFO):
-        answer = ("close", close_code) if close_code is not None else ("status", rejection.status_code)
+        logged = ("close", close_code) if close_code is not None else ("status", rejection.status_code)
         by = f" by {_logged(guard)}: {_logged(detail or '')}" if guard else ""
-        _logger.info(REJECTED_LOG, _logged(path), *answer, by)
+        # The same fields for a structured formatter (a JSON one): the route's template, never the raw path.
+        fields = {
+            "route": _telemetry.route_template(scope),
+            "status_code": rejection.status_code,
+            "close_code": close_code,
+            "guard": guard,
+        }
+        _logger.info(REJECTED_LOG, _logged(path), *logged, by, extra=fields)
     events = events_of(scope)
+    _telemetry.record(scope, rejection, answer, policy, close_code, events)
     listeners = events.listeners if events is not None else ()
     if listeners:
         client = scope.get("client")

@@ -10,6 +10,7 @@ from starlette.websockets import WebSocketDisconnect, WebSocketState
 
 from .._events import events_of, report
 from .._rejection import WebSocketRejection
+from .._telemetry import ACCEPT_THEN_CLOSE, CLOSE_AFTER_ACCEPT, CLOSE_BEFORE_ACCEPT, RESPONSE
 from ..policy import Policy, is_browser_handshake
 
 logger = logging.getLogger("fastapi_ws_reject")
@@ -35,23 +36,23 @@ async def send_rejection(
     policy says so, an accept and an immediate close. After accept: a close frame. After a response or a
     close: nothing, since nothing may follow it. `policy` is the one `_answering.policy_for` resolved.
     """
-    closing = state is WebSocketState.CONNECTED
     try:
         if state is WebSocketState.CONNECTING:
-            closing = closes(policy, scope)
-            if closing:
+            if closes(policy, scope):
                 await _accept_then_close(scope, send, rejection)
+                answer = ACCEPT_THEN_CLOSE
             else:
-                await _deny(scope, send, rejection)
-        elif closing:
+                answer = await _deny(scope, send, rejection)
+        elif state is WebSocketState.CONNECTED:
             await _close(send, rejection)
+            answer = CLOSE_AFTER_ACCEPT
         else:
             return
     except (OSError, WebSocketDisconnect):
         # ASGI: send() on a closed connection raises OSError (Starlette wraps it as WebSocketDisconnect).
         logger.debug(CLIENT_GONE, type(rejection).__name__, rejection.status_code)
         return
-    report(scope, rejection, rejection.close_code if closing else None)
+    report(scope, rejection, answer, policy if state is WebSocketState.CONNECTING else None)
 
 
 async def close_accepted(scope: Scope, send: Send, rejection: WebSocketRejection) -> None:
@@ -62,7 +63,7 @@ async def close_accepted(scope: Scope, send: Send, rejection: WebSocketRejection
     except (OSError, WebSocketDisconnect):
         logger.debug(CLIENT_GONE, type(rejection).__name__, rejection.status_code)
         return
-    report(scope, rejection, rejection.close_code)
+    report(scope, rejection, CLOSE_AFTER_ACCEPT)
 
 
 async def _close(send: Send, rejection: WebSocketRejection) -> None:
@@ -83,7 +84,8 @@ def echoable_subprotocol(scope: Scope) -> str | None:
     return str(offered[0]) if offered else None
 
 
-async def _deny(scope: Scope, send: Send, rejection: WebSocketRejection) -> None:
+async def _deny(scope: Scope, send: Send, rejection: WebSocketRejection) -> str:
+    """Send the HTTP response, or a close where the server lacks the extension; say which was sent."""
     if DENIAL_EXTENSION in (scope.get("extensions") or {}):
         await send(
             {
@@ -94,9 +96,10 @@ async def _deny(scope: Scope, send: Send, rejection: WebSocketRejection) -> None
         )
         await send({"type": "websocket.http.response.body", "body": rejection.body, "more_body": False})
         denial_sent.set(True)
-        return
+        return RESPONSE
     _warn_about_fallback(scope)
     await _close(send, rejection)
+    return CLOSE_BEFORE_ACCEPT
 
 
 def _warn_about_fallback(scope: Scope) -> None:
