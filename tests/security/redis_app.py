@@ -5,7 +5,7 @@ import os
 from fastapi import Depends, FastAPI, WebSocket, WebSocketDisconnect
 
 from fastapi_ws_reject import RejectingRouter
-from fastapi_ws_reject.guards import ConnectionLimitGuard, RateLimitGuard
+from fastapi_ws_reject.guards import ConnectionLimitGuard, MessageLimitGuard, RateLimitGuard
 from fastapi_ws_reject.redis_backend import from_url
 
 backend = from_url(
@@ -37,6 +37,18 @@ async def hold(websocket: WebSocket) -> None:
 async def rate(websocket: WebSocket) -> None:
     await websocket.accept()
     await websocket.close()
+
+
+@router.websocket(
+    "/messages",
+    dependencies=[
+        Depends(MessageLimitGuard(5, per=60, key=lambda websocket: websocket.query_params["user"], backend=backend))
+    ],
+)
+async def messages(websocket: WebSocket) -> None:
+    await websocket.accept()
+    async for text in websocket.iter_text():
+        await websocket.send_text(text)
 
 
 app = FastAPI()

@@ -85,6 +85,25 @@ def test_limits_hold_across_two_server_processes(shared_redis: str) -> None:
         asyncio.run(scenario())
 
 
+def test_a_users_messages_are_counted_across_two_server_processes(shared_redis: str) -> None:
+    """Issue 23, item 3: MessageLimitGuard(5, per=60, key=user) in Redis; ann sends 3 on each of two servers."""
+
+    async def scenario(first: str, second: str) -> None:
+        async with connect(f"{first}/messages?user=ann") as one, connect(f"{second}/messages?user=ann") as two:
+            for socket, echoed in ((one, ["0", "1", "2"]), (two, ["0", "1"])):
+                for number in range(3):
+                    await socket.send(str(number))
+                assert [await socket.recv() for _ in echoed] == echoed
+            await asyncio.wait_for(two.wait_closed(), 5)
+            assert (two.close_code, two.close_reason) == (4429, "too many messages")
+        async with connect(f"{second}/messages?user=bob") as other:
+            await other.send("hello")
+            assert await other.recv() == "hello"
+
+    with live_server(APP, cwd=ROOT) as first, live_server(APP, cwd=ROOT) as second:
+        asyncio.run(scenario(first, second))
+
+
 def test_sigkill_of_a_worker_frees_its_slots_within_the_lease_ttl(shared_redis: str) -> None:
     with live_server(APP, cwd=ROOT) as doomed, live_server(APP, cwd=ROOT) as survivor:
 
