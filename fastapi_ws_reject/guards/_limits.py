@@ -8,6 +8,7 @@ import asyncio
 import collections
 import contextlib
 import itertools
+import logging
 import math
 import time
 from collections.abc import AsyncGenerator, Awaitable, Callable, Hashable
@@ -15,15 +16,18 @@ from typing import Protocol
 
 import anyio
 from starlette.requests import HTTPConnection
+from starlette.types import Scope
 
 from .._arguments import check_seconds
 from .._pipeline.watching import SocketWatch, socket_watch
 from .._rejection import WebSocketRejection
 from ..policy import Policy
-from ._addresses import IPV6_CLIENT_PREFIX, address, client_key, ipv6_prefix_length
+from ._addresses import IPV6_CLIENT_PREFIX, IPAddress, address, client_key, ipv6_prefix_length
 from ._base import Guard, HoldingGuard
+from ._network import forwarded_hops
 
 Key = Callable[[HTTPConnection], "str | Awaitable[str]"]
+_logger = logging.getLogger("fastapi_ws_reject")
 # The most 429s with distinct Retry-After values a RateLimitGuard keeps built: all of a window of up to this many
 # seconds (930 bytes each).
 _KEPT_REFUSALS = 256
@@ -111,6 +115,16 @@ def sliding_wait(passes: collections.deque[float], now: float, window: float) ->
     return None
 
 
+# One WARNING per app when the default key sees a proxy: the proxy's address, four times; never the header's value.
+PROXY_KEY_WARNING = (
+    "A limit keyed by the client address sees handshakes that %s forwarded for other clients: every client "
+    "shares the count of %s. Trust the proxy in the server (uvicorn --proxy-headers --forwarded-allow-ips=%s) "
+    "or key the limit with client_host_behind_proxies(trusted_proxies=[%r]). Logged once per app."
+)
+# The attribute of the app that says it was warned: the app's own object, as _events.py keeps its state.
+_WARNED_ABOUT_PROXY = "_fastapi_ws_reject_warned_about_proxy_key"
+
+
 def client_host(connection: HTTPConnection) -> str:
     """The default key: the client as the server saw it, an IPv6 one by its /64; behind proxies see
     `client_host_behind_proxies`.
@@ -149,7 +163,25 @@ def _peer_key(connection: HTTPConnection, ipv6_prefix: int) -> str:
     if connection.client is None:
         return "unknown"
     peer = address(connection.client.host)
-    return connection.client.host if peer is None else client_key(peer, ipv6_prefix)
+    if peer is None:
+        return connection.client.host
+    _warn_if_proxied(connection.scope, peer)
+    return client_key(peer, ipv6_prefix)
+
+
+def _warn_if_proxied(scope: Scope, peer: IPAddress) -> None:
+    """Warn once per app when `peer` forwarded the handshake for someone else: a proxy the server does not trust,
+    whose address every client shares as its key. The key itself stays the peer's: read from the header, it would
+    let any client that reaches the server directly pick its own count."""
+    kept: dict[str, object] | None = getattr(scope.get("app"), "__dict__", None)
+    if kept is None or kept.get(_WARNED_ABOUT_PROXY):
+        return  # outside any app there is nowhere to remember it, and a line per handshake would flood the log
+    hops = forwarded_hops(scope)
+    # A server that trusts the proxy (uvicorn --proxy-headers) put one of the hops in the scope: no warning.
+    if hops is None or peer in hops:
+        return
+    kept[_WARNED_ABOUT_PROXY] = True
+    _logger.warning(PROXY_KEY_WARNING, peer, peer, peer, str(peer))
 
 
 def _positive_int(name: str, value: object) -> int:

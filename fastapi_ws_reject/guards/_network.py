@@ -6,6 +6,7 @@ import re
 from collections.abc import Callable, Iterable
 
 from starlette.requests import HTTPConnection
+from starlette.types import Scope
 
 from .._rejection import WebSocketRejection
 from ..policy import Policy
@@ -103,6 +104,19 @@ def client_host_behind_proxies(
         return "unknown" if client is None else client_key(client, prefix)
 
     return client_host
+
+
+def forwarded_hops(scope: Scope) -> frozenset[IPAddress] | None:
+    """The addresses the handshake's `X-Forwarded-For` and `Forwarded` lines name, or None when it has neither
+    (read straight from the scope, so that a handshake without them costs one look at its header names)."""
+    lines = [(name, value) for name, value in scope["headers"] if name in (b"x-forwarded-for", b"forwarded")]
+    if not lines:
+        return None
+    hops: set[IPAddress] = set()
+    for name, value in lines:
+        read = _x_forwarded_for if name == b"x-forwarded-for" else _forwarded
+        hops.update(hop for hop in read(value.decode("latin-1")) if hop is not None)
+    return frozenset(hops)
 
 
 def _proxy_header(name: str) -> str:
