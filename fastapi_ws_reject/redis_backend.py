@@ -262,7 +262,9 @@ class RedisBackend:
     async def _call(self, operation: Callable[[], Awaitable[_T]]) -> _T | None:
         try:
             result = await asyncio.wait_for(operation(), self.timeout)
-        except _FAILURES as exc:
+        except (*_FAILURES, AttributeError, TypeError) as exc:
+            if isinstance(exc, (AttributeError, TypeError)) and not _raised_by_asyncio_transport(exc):
+                raise
             if not self._down:
                 self._down = True
                 _logger.warning(REDIS_DOWN, type(exc).__name__, self.on_failure)
@@ -285,6 +287,16 @@ class RedisBackend:
 
     def __repr__(self) -> str:
         return f"RedisBackend(prefix={self.prefix!r}, on_failure={self.on_failure!r})"
+
+
+def _raised_by_asyncio_transport(exc: BaseException) -> bool:
+    # Python 3.12 and 3.13 (CPython gh-136234, until fixed): writing to a connection its peer reset (a proxy's idle
+    # timeout) raises AttributeError or TypeError inside asyncio's socket transport, which redis-py lets out
+    # (it closes that connection). That is the network failing, like the OSError that 3.11 raises there.
+    innermost = exc.__traceback__
+    while innermost is not None and innermost.tb_next is not None:
+        innermost = innermost.tb_next
+    return innermost is not None and innermost.tb_frame.f_globals.get("__name__") == "asyncio.selector_events"
 
 
 def _retrieve(attempt: asyncio.Future[Any]) -> None:
