@@ -54,7 +54,7 @@ _ON_REJECT_FIX = "register the listener with the FastAPI or Starlette app it lis
 
 class AppEvents:
     """What this library keeps about one app: its listeners, whether it warned about the fallback, and its
-    rejection counter with the meter provider that made it."""
+    rejection counter (`_telemetry`), made at its first rejection."""
 
     __slots__ = ("counter", "listeners", "warned_about_fallback")
 
@@ -62,7 +62,7 @@ class AppEvents:
         # Replaced, never changed in place: `report` loops over the tuple it read while a listener is removed.
         self.listeners: tuple[Listener, ...] = ()
         self.warned_about_fallback: bool = False
-        self.counter: tuple[object, Any] | None = None
+        self.counter: Any = None
 
     def remove(self, listener: Listener) -> None:
         kept = list(self.listeners)

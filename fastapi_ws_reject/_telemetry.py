@@ -57,9 +57,7 @@ def route_template(scope: Scope) -> str | None:
     """The template of the route serving `scope` (`/rooms/{room}`), never the path the client sent: FastAPI's
     telemetry's `http.route` (mount prefixes included), else the route's own `path_format`; none before routing
     (the middleware)."""
-    route = fastapi_route(scope)
-    if route is None:
-        route = getattr(scope.get("route"), "path_format", None)
+    route = fastapi_route(scope) or getattr(scope.get("route"), "path_format", None)
     return route if isinstance(route, str) else None
 
 
@@ -88,41 +86,40 @@ def record(
     close_code: int | None,
     events: AppEvents | None,
 ) -> None:
-    """Put the rejection just sent on the connection's span and count it with the app's meter provider."""
+    """Put the rejection just sent on the connection's span, and count it with the app's meter provider (a
+    rejection sent outside any app, by a middleware wrapped around it by hand, is on the span only: the count is
+    an app's, as its listeners are)."""
     if otel_trace is None:  # pragma: no cover  # the `otel` extra is not installed
         return
     attributes = attributes_of(scope, rejection, answer, policy, close_code)
     span = fastapi_connection_span(scope) or otel_trace.get_current_span()
     if span.is_recording():
-        span.set_attributes(attributes)
+        on_span = dict(attributes)
         if answer == RESPONSE:
-            span.set_attribute(HTTP_STATUS_CODE, rejection.status_code)
+            on_span[HTTP_STATUS_CODE] = rejection.status_code
         elif answer == CLOSE_BEFORE_ACCEPT:
-            span.set_attributes({HTTP_STATUS_CODE: FALLBACK_STATUS, FALLBACK: True})
+            on_span[HTTP_STATUS_CODE], on_span[FALLBACK] = FALLBACK_STATUS, True
         if rejection.status_code >= 500:  # a server error; a 4xx is the client's, not the span's
-            span.set_attribute(ERROR_TYPE, str(rejection.status_code))
+            on_span[ERROR_TYPE] = str(rejection.status_code)
             span.set_status(otel_trace.StatusCode.ERROR)
-    counter = _counter(scope, events)
-    if counter is not None:
-        counter.add(1, attributes)
+        span.set_attributes(on_span)
+    if events is not None:
+        if events.counter is None:
+            events.counter = _counter(scope.get("app"))
+        events.counter.add(1, attributes)
 
 
-def _counter(scope: Scope, events: AppEvents | None) -> Any:
-    """The rejection counter of the app's meter provider (FastAPI's `telemetry={"meter_provider": ...}`, else the
-    global one), made once per app and provider; none when the app's telemetry has `"metrics": False`."""
+def _counter(app: object) -> Any:
+    """The rejection counter of `app`'s meter provider: the one its `FastAPI(telemetry=...)` names, else the
+    global one. From the global provider before one is set, it is the API's proxy, which counts into the
+    provider set later; with `"metrics": False` in FastAPI's telemetry, a counter that drops all."""
     assert otel_metrics is not None
-    configured, enabled = fastapi_meter_provider(scope.get("app"))
+    configured, enabled = fastapi_meter_provider(app)
     if not enabled:
-        return None
+        return otel_metrics.NoOpCounter(COUNTER)
     provider = configured if configured is not None else otel_metrics.get_meter_provider()
-    kept = events.counter if events is not None else None
-    if kept is not None and kept[0] is provider:
-        return kept[1]
     from . import __version__
 
-    counter = provider.get_meter(METER_NAME, __version__).create_counter(
+    return provider.get_meter(METER_NAME, __version__).create_counter(
         COUNTER, unit=COUNTER_UNIT, description=COUNTER_DESCRIPTION
     )
-    if events is not None:
-        events.counter = (provider, counter)
-    return counter

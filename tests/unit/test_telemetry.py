@@ -401,6 +401,21 @@ def test_each_app_keeps_one_counter_per_meter_provider(global_meter_provider: In
     assert sum(counted(global_meter_provider).values()) == 4
 
 
+def test_a_refusal_outside_any_app_is_on_the_span_but_not_counted(global_meter_provider: InMemoryMetricReader) -> None:
+    # A middleware wrapped around the app by hand refuses before Starlette sets scope["app"]: like the listeners,
+    # the count is an app's.
+    exporter = InMemorySpanExporter()
+    provider = TracerProvider()
+    provider.add_span_processor(SimpleSpanProcessor(exporter))
+    app = FastAPI()
+    guarded = WebSocketGuardMiddleware(app, guards=[OriginGuard(["https://app.example.com"], allow_missing=False)])
+    client = TestClient(OpenTelemetryMiddleware(guarded, tracer_provider=provider))
+    assert_rejected(client, "/ws", status_code=403, request_headers=EVIL)
+    (span,) = [span for span in exporter.get_finished_spans() if span.kind is SpanKind.SERVER]
+    assert (span.attributes or {})["fastapi_ws_reject.guard"] == "OriginGuard"
+    assert counted(global_meter_provider) == {}
+
+
 # The log line.
 
 
