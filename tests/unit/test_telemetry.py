@@ -351,7 +351,7 @@ def global_meter_provider(monkeypatch: pytest.MonkeyPatch) -> Iterator[InMemoryM
     from opentelemetry import metrics
 
     reader = InMemoryMetricReader()
-    provider = MeterProvider(metric_readers=[reader])
+    provider = MeterProvider(metric_readers=[reader], shutdown_on_exit=False)
     monkeypatch.setattr(metrics, "get_meter_provider", lambda: provider)
     yield reader
     provider.shutdown()
