@@ -1,6 +1,7 @@
 """Apps that serve a guard in each placement that watches a socket after accept, with an endpoint that records
 what it takes (`SEEN`): the texts a client sent, then the close code that ended it."""
 
+import time
 from collections.abc import Callable
 from typing import Annotated, Any
 
@@ -104,3 +105,22 @@ async def serve_until_closed(websocket: WebSocket) -> None:
             SEEN.append(await websocket.receive_text())
     except WebSocketDisconnect as disconnect:
         SEEN.append(disconnect.code)
+
+
+def seen_once_ended(within: float = 5.0) -> list[Any]:
+    """`SEEN` once the library's close ended the endpoint (its last entry is a close code): an older TestClient
+    hands the close to the client before the endpoint has taken it."""
+    return seen_when(lambda: bool(SEEN) and isinstance(SEEN[-1], int), within)
+
+
+def seen_after(texts: int, within: float = 5.0) -> list[Any]:
+    """`SEEN` once the endpoint took `texts` messages: wait for it before the client closes, since a TestClient
+    leaving its `with` may stop the endpoint before it took what was sent."""
+    return seen_when(lambda: len(SEEN) >= texts, within)
+
+
+def seen_when(done: Callable[[], bool], within: float) -> list[Any]:
+    deadline = time.monotonic() + within
+    while not done() and time.monotonic() < deadline:
+        time.sleep(0.005)
+    return SEEN
