@@ -1,7 +1,7 @@
 """A TCP proxy on a free loopback port that can drop the connections it holds, as a load balancer or a NAT does.
 
-Plain sockets and a selector in a thread of its own: no event loop is shared with the code under test, and
-none is torn down under a transport still in use (an asyncio proxy's aborted transports failed on Python 3.13).
+Plain sockets and a selector in a thread of its own, started and stopped by the test: no event loop, so whatever
+a test sees of asyncio (Python 3.13's errors on a reset connection, say) is the code under test's, not the proxy's.
 """
 
 import contextlib
