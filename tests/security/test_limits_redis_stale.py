@@ -20,7 +20,7 @@ from starlette.websockets import WebSocketDisconnect
 from fastapi_ws_reject.redis_backend import REDIS_BACK, REDIS_DOWN, FailurePolicy, RedisBackend
 from tests.support.limited_app import limited_app
 from tests.support.redis_server import redis_server
-from tests.support.tcp_proxy import TcpProxy, tcp_proxy
+from tests.support.tcp_proxy import Drop, TcpProxy, tcp_proxy
 
 # The proxy cuts the pool's sockets under redis-py, which may then be collected unclosed after the test client's
 # loop ended (seen with Starlette 0.38's TestClient): a harness artifact, not what these tests are about.
@@ -106,14 +106,14 @@ def enforced(client: TestClient, path: str) -> bool:
     return refused
 
 
-def idle_pool_dropped(client: TestClient, limits: RedisBackend, proxy: TcpProxy, path: str, how: str) -> int:
+def idle_pool_dropped(client: TestClient, limits: RedisBackend, proxy: TcpProxy, path: str, how: Drop) -> int:
     """Let alice through, wait until her slot is released (the pool is idle then), drop the pool's connections."""
     assert passes(client, f"{path}?user=alice")
     deadline = time.monotonic() + 2
     while client.portal.call(limits.open_slots, "connections:alice"):
         assert time.monotonic() < deadline, "alice's slot was not released"
         time.sleep(0.02)
-    dropped = proxy.drop("reset" if how == "reset" else "silent")
+    dropped = proxy.drop(how)
     assert dropped >= 1, "the pool held no connection to drop: the test would prove nothing"
     return dropped
 
