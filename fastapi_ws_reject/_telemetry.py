@@ -91,9 +91,12 @@ def record(
     an app's, as its listeners are)."""
     if otel_trace is None:  # pragma: no cover  # the `otel` extra is not installed
         return
-    attributes = attributes_of(scope, rejection, answer, policy, close_code)
     span = fastapi_connection_span(scope) or otel_trace.get_current_span()
-    if span.is_recording():
+    recording = span.is_recording()
+    if not recording and events is None:
+        return  # nothing to record to: no span, and no app to count for
+    attributes = attributes_of(scope, rejection, answer, policy, close_code)
+    if recording:
         on_span = dict(attributes)
         if answer == RESPONSE:
             on_span[HTTP_STATUS_CODE] = rejection.status_code
