@@ -137,18 +137,24 @@ def _started(log: Path, workers: int) -> Iterator[bool]:
         yield text.count("Application startup complete.") >= workers
 
 
+def server_flags(setting: str, proxy: str = PROXY_ADDRESS) -> list[str]:
+    """uvicorn's flags on each host behind `proxy`: two workers, the prefix the proxy strips, and who reads the
+    proxy's headers (docs/deployment.md shows these)."""
+    if setting not in SETTINGS:
+        raise ValueError(f"setting must be one of {SETTINGS}, got {setting!r}")
+    trust = [f"--proxy-headers --forwarded-allow-ips={proxy}"] if setting == "server" else ["--no-proxy-headers"]
+    return [*f"--workers {WORKERS} --root-path {PREFIX}".split(), *" ".join(trust).split()]
+
+
 @contextlib.contextmanager
 def host(
     address: str, setting: str, environment: Mapping[str, str], directory: Path, *, proxy: str = PROXY_ADDRESS
 ) -> Iterator[Host]:
     """One app host: `uvicorn --workers 2 --root-path /api` on `address`, trusting the proxy's headers
     (`setting="server"`) or leaving them to the guards (`"guard"`); stopped with SIGTERM."""
-    if setting not in SETTINGS:
-        raise ValueError(f"setting must be one of {SETTINGS}, got {setting!r}")
     port = free_port(address)
-    trust = ["--proxy-headers", "--forwarded-allow-ips", proxy] if setting == "server" else ["--no-proxy-headers"]
     command = [sys.executable, "-m", "uvicorn", "examples.deploy.app:app", "--host", address, "--port", str(port)]
-    command += ["--workers", str(WORKERS), "--root-path", PREFIX, *trust]
+    command += server_flags(setting, proxy)
     log_path = directory / f"host-{address}-{port}.log"
     python_path = os.pathsep.join([str(ROOT), os.environ.get("PYTHONPATH", "")])
     env = {**os.environ, **environment, "PYTHONPATH": python_path, "PYTHONUNBUFFERED": "1"}
