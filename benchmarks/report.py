@@ -313,6 +313,40 @@ RENDERERS: dict[str, Callable[[Result], str]] = {
 }
 
 
+# benchmarks/telemetry.py (issue 25): what the library's OpenTelemetry recording adds to a refusal.
+TELEMETRY_PROVIDERS = {"none": "none", "sdk": "SDK, via FastAPI(telemetry=)"}
+
+
+def telemetry_table(result: Result) -> str:
+    meta = result["meta"]
+    rows: list[list[str]] = []
+    for label, row in result["cases"].items():
+        name = case(label.rsplit(" [", 1)[0])
+        rows.append(
+            [
+                name,
+                TELEMETRY_PROVIDERS.get(row["provider"], row["provider"]),
+                f"{row['off_us']:.1f}",
+                f"{row['on_us']:.1f}",
+                f"{row['added_us']:+.2f}",
+                f"{row['added_us'] / row['off_us']:+.1%}",
+                spread(row.get("rounds_off_us", ())),
+            ]
+        )
+    header = ["case", "provider", "µs without", "µs with", "added µs", "added ÷ without", "spread without"]
+    note = (
+        f"Each app called as ASGI, no server or network, timed in CPU time of the calling thread: median of "
+        f"{meta['rounds']} interleaved rounds of "
+        f"{meta['iterations']:,} refusals per case, with the library's recording and without it (`added µs`: the "
+        f"median of the rounds' differences); opentelemetry-sdk {meta.get('opentelemetry_sdk', '')}. {SPREAD}"
+    )
+    return f"{table(header, rows)}\n\n{note}\n"
+
+
+FILES += ("telemetry",)
+RENDERERS["telemetry"] = telemetry_table
+
+
 def render(results: Mapping[str, Result]) -> dict[str, str]:
     """Every region's text; a table whose results are missing says how to make them."""
     regions = {"machine": machine_line(results), "targets": targets_table(results)}
