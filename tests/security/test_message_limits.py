@@ -123,6 +123,7 @@ def test_a_user_on_two_sockets_shares_one_count_and_another_user_has_their_own()
         second.receive_text()
         first.send_text("a0")
         first.send_text("a1")
+        assert seen_after(2) == ["a0", "a1"]  # counted before the second socket's
         second.send_text("b0")
         second.send_text("b1")
         assert second.receive()["code"] == 4429
