@@ -1,8 +1,11 @@
 """On real servers (uvicorn, hypercorn, run in a thread of this process so that the SDK's in-memory exporter is
 readable), a refused handshake's server span carries the answer the client got, and never what the client sent;
-an accepted one's carries none of it (issue 25)."""
+an accepted one's carries none of it (issue 25). On daphne, which lacks the denial extension, the span says so;
+this module is the app daphne serves, its spans written to the server's log by the SDK's console exporter."""
 
 import asyncio
+import json
+import sys
 import time
 from typing import Annotated, Any
 
@@ -14,13 +17,14 @@ pytest.importorskip("opentelemetry.instrumentation.asgi", reason="the dev extra 
 
 from opentelemetry.instrumentation.asgi import OpenTelemetryMiddleware  # noqa: E402
 from opentelemetry.sdk.trace import ReadableSpan, TracerProvider  # noqa: E402
-from opentelemetry.sdk.trace.export import SimpleSpanProcessor  # noqa: E402
+from opentelemetry.sdk.trace.export import ConsoleSpanExporter, SimpleSpanProcessor  # noqa: E402
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter  # noqa: E402
 from opentelemetry.trace import SpanKind  # noqa: E402
 
 from fastapi_ws_reject import RejectingRouter  # noqa: E402
 from fastapi_ws_reject.guards import BearerTokenGuard  # noqa: E402
 from fastapi_ws_reject.testing import handshake, live_server  # noqa: E402
+from tests.support.apps import ROOT  # noqa: E402
 
 pytestmark = pytest.mark.e2e
 
@@ -89,3 +93,44 @@ def test_a_refused_handshake_on_a_real_server_is_on_its_span(server: str, tracin
     ours = ("http.route", "http.response.status_code", "error.type")
     assert not any(TOKEN in str(value) for name, value in attributes.items() if name.startswith(ours))
     assert not any(name.startswith("fastapi_ws_reject.") for name in accepted_span.attributes or {})
+
+
+SPAN_MARK = "span: "
+
+
+def console_traced_app() -> FastAPI:
+    """The app daphne serves: the ASGI instrumentation's spans, one JSON line each, in the server's log."""
+    exporter = ConsoleSpanExporter(out=sys.stdout, formatter=lambda span: SPAN_MARK + span.to_json(indent=None) + "\n")
+    provider = TracerProvider()
+    provider.add_span_processor(SimpleSpanProcessor(exporter))
+    app = FastAPI()
+    router = RejectingRouter()
+
+    @router.websocket("/rooms/{room}")
+    async def room(websocket: WebSocket, room: str, user: Annotated[Any, Depends(BearerTokenGuard(verify))]) -> None:
+        await websocket.accept()
+        await websocket.close()
+
+    app.include_router(router)
+    app.add_middleware(OpenTelemetryMiddleware, tracer_provider=provider)
+    return app
+
+
+app = console_traced_app()
+
+
+def test_on_a_server_without_the_denial_extension_the_span_says_fallback() -> None:
+    with live_server("tests.security.test_telemetry_wire:app", server="daphne", cwd=ROOT) as running:
+        refused = asyncio.run(handshake(running.url + "/rooms/attic"))
+        deadline, spans = time.monotonic() + 5, []
+        while not spans and time.monotonic() < deadline:
+            lines = [line.split(SPAN_MARK, 1)[1] for line in running.log().splitlines() if SPAN_MARK in line]
+            spans = [span for span in map(json.loads, lines) if span["kind"] == "SpanKind.SERVER"]
+            time.sleep(0.01)
+    assert refused.status_code == 403  # daphne's answer to a close before accept
+    assert len(spans) == 1, running.log()
+    attributes = spans[0]["attributes"]
+    assert attributes["http.response.status_code"] == 403
+    assert attributes["fastapi_ws_reject.status_code"] == 401  # what the guard decided
+    assert attributes["fastapi_ws_reject.answer"] == "close_before_accept"
+    assert attributes["fastapi_ws_reject.fallback"] is True
