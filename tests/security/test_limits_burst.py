@@ -12,6 +12,8 @@ import multiprocessing
 import time
 import uuid
 from collections.abc import Iterator
+from multiprocessing.synchronize import Event
+from typing import TypeAlias
 
 import pytest
 from hypothesis import given, settings
@@ -21,6 +23,8 @@ from redis.asyncio import Redis
 from fastapi_ws_reject.guards import InMemoryBackend
 from fastapi_ws_reject.redis_backend import RedisBackend
 from tests.support.redis_server import redis_server
+
+Results: TypeAlias = "multiprocessing.Queue[list[float]]"
 
 
 class Clock:
@@ -87,13 +91,13 @@ def redis_url() -> Iterator[str]:
         yield url
 
 
-def _worker(url: str, prefix: str, start_at: float, results: "multiprocessing.Queue[list[float]]") -> None:
+def _worker(url: str, prefix: str, ready: "multiprocessing.Queue[bool]", go: Event, results: Results) -> None:
     async def hits() -> list[float]:
         limits = RedisBackend(Redis.from_url(url), prefix=prefix)
         passed = []
-        while time.time() < start_at:
-            await asyncio.sleep(0.001)
-        deadline = start_at + 2.5
+        ready.put(True)
+        go.wait(30)  # every process started (spawning one under load can take seconds) before any hammers
+        deadline = time.time() + 2.5
         while time.time() < deadline:
             if await limits.hit("burst", 10, 1.0) is None:
                 passed.append(time.time())
@@ -106,11 +110,16 @@ def _worker(url: str, prefix: str, start_at: float, results: "multiprocessing.Qu
 
 def test_four_processes_at_once_pass_at_most_limit_in_any_window_on_redis(redis_url: str) -> None:
     context = multiprocessing.get_context("spawn")
-    results: multiprocessing.Queue[list[float]] = context.Queue()
-    prefix, start_at = f"burst-{uuid.uuid4().hex[:8]}:", time.time() + 1.5
-    workers = [context.Process(target=_worker, args=(redis_url, prefix, start_at, results)) for _ in range(4)]
+    results: Results = context.Queue()
+    ready: multiprocessing.Queue[bool] = context.Queue()
+    go = context.Event()
+    prefix = f"burst-{uuid.uuid4().hex[:8]}:"
+    workers = [context.Process(target=_worker, args=(redis_url, prefix, ready, go, results)) for _ in range(4)]
     for worker in workers:
         worker.start()
+    for _ in workers:
+        ready.get(timeout=30)
+    go.set()
     passed = sorted(t for _ in workers for t in results.get(timeout=30))
     for worker in workers:
         worker.join(timeout=10)
