@@ -104,6 +104,10 @@ def test_a_killed_workers_slots_are_free_again_within_lease_ttl(kind: str, tmp_p
             killed = pids.count(victim)
             os.kill(victim, signal.SIGKILL)
             started = time.monotonic()
+            for pid, connection in held.sockets:
+                if pid == victim:  # the proxy closes the client's side once its connection to the worker is gone
+                    await asyncio.wait_for(connection.wait_closed(), 10)
+            assert len(held.open()) == AT_ONCE - killed
             while time.monotonic() - started < lease_ttl + 3 and len(held.open()) < AT_ONCE:
                 if await held.try_one() is None:
                     await asyncio.sleep(0.1)
