@@ -3,99 +3,27 @@
 so no tool downloads a browser of its own."""
 
 import asyncio
-import json
-import os
-import shutil
-import subprocess
-import tempfile
-import time
-import urllib.request
 from collections.abc import Iterator
-from itertools import count
-from pathlib import Path
-from typing import Any
 
 import pytest
-from websockets.asyncio.client import ClientConnection, connect
 
 from fastapi_ws_reject.testing import handshake, live_server
 from tests.support.apps import ROOT
+from tests.support.chromium import chromium, results_in_the_page
 
 pytestmark = pytest.mark.e2e
-
-CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 
 
 @pytest.fixture(scope="module")
 def devtools() -> Iterator[str]:
-    """A headless Chromium's DevTools HTTP address; the browser is stopped by its PID afterwards."""
-    if CHROMIUM is None:
-        if os.environ.get("CI"):
-            pytest.fail("Chromium is not installed; .ci/run installs Debian's chromium package.")
-        pytest.skip("Chromium is not installed (apt-get install chromium)")
-    with tempfile.TemporaryDirectory(ignore_cleanup_errors=True) as profile:
-        process = subprocess.Popen(
-            [
-                CHROMIUM,
-                "--headless",
-                "--no-sandbox",
-                "--disable-gpu",
-                "--disable-quic",
-                "--no-first-run",
-                "--disable-background-networking",
-                "--disable-component-update",
-                "--disable-sync",
-                f"--user-data-dir={profile}",
-                "--remote-debugging-port=0",
-                "about:blank",
-            ],
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-        )
-        try:
-            active_port = Path(profile) / "DevToolsActivePort"
-            deadline = time.monotonic() + 30
-            while not active_port.exists() or not active_port.read_text().strip():
-                assert process.poll() is None and time.monotonic() < deadline, "Chromium did not start"
-                time.sleep(0.1)
-            yield f"127.0.0.1:{active_port.read_text().split()[0]}"
-        finally:
-            process.terminate()
-            try:
-                process.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait()
-
-
-async def call(page: ClientConnection, ids: Iterator[int], method: str, **params: Any) -> Any:
-    number = next(ids)
-    await page.send(json.dumps({"id": number, "method": method, "params": params}))
-    while True:
-        message = json.loads(await page.recv())
-        if message.get("id") == number:
-            return message.get("result")
-
-
-async def results_in_the_page(devtools_address: str, url: str) -> dict[str, dict[str, Any]]:
-    with urllib.request.urlopen(f"http://{devtools_address}/json/list", timeout=5) as response:
-        target = next(t for t in json.loads(response.read()) if t["type"] == "page")
-    ids = count(1)
-    async with connect(target["webSocketDebuggerUrl"], max_size=None) as page:
-        await call(page, ids, "Page.navigate", url=url)
-        for _ in range(200):
-            result = await call(page, ids, "Runtime.evaluate", expression="JSON.stringify(window.results || {})")
-            results: dict[str, dict[str, Any]] = json.loads(result["result"]["value"])
-            if len(results) == 3:
-                return results
-            await asyncio.sleep(0.05)
-    raise AssertionError(f"the page saw only {results}")
+    with chromium() as address:
+        yield address
 
 
 def test_the_browser_reads_the_close_code_only_with_close_or_auto(devtools: str) -> None:
     with live_server("examples.browser.app:app", cwd=ROOT) as server:
         page_url = f"http://127.0.0.1:{server.port}/"
-        results = asyncio.run(results_in_the_page(devtools, page_url))
+        results = asyncio.run(results_in_the_page(devtools, page_url, 3))
         from_a_script = asyncio.run(handshake(server + "/ws/auto"))
     assert results["/ws/http"] == {"code": 1006, "reason": ""}
     assert results["/ws/close"] == {"code": 4401, "reason": "log in again"}

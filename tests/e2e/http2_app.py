@@ -7,7 +7,7 @@ after accept), and:
 - `/close-policy`: a refusal sent as accept-then-close (`policy="close"`): 4403 "not here"
 - `/expiring?seconds=N`: a credential that expires N seconds after the handshake (4401 "credential expired")
 - `/version`: accepts and sends the scope's `http_version` (what the socket rode on)
-- `/page`: a page whose script opens `/version`, `/rooms/attic` and `/origin` and keeps what it saw in
+- `/page`: a page whose script opens `/version`, `/rooms/attic`, `/origin` and `/close-policy` and keeps what it saw in
   `window.results`
 """
 
@@ -61,12 +61,12 @@ app.include_router(router)
 
 PAGE = """<!doctype html><meta charset="utf-8"><title>h2</title><script>
 window.results = {};
-for (const path of ["/version", "/rooms/attic", "/origin"]) {
+for (const path of ["/version", "/rooms/attic", "/origin", "/close-policy"]) {
   const socket = new WebSocket(`wss://${location.host}${path}`);
   const seen = {opened: false, texts: []};
   socket.onopen = () => { seen.opened = true; };
   socket.onmessage = (event) => { seen.texts.push(event.data); };
-  socket.onclose = (event) => { seen.code = event.code; window.results[path] = seen; };
+  socket.onclose = (event) => { seen.code = event.code; seen.reason = event.reason; window.results[path] = seen; };
 }
 </script>"""
 
