@@ -22,12 +22,13 @@ ROOT = Path(__file__).resolve().parents[1]
 RESULTS = ROOT / "benchmarks" / "results"
 PUBLISHED = ROOT / "benchmarks" / "published"
 DOC = ROOT / "docs" / "performance.md"
-FILES = ("inprocess", "wire", "flood")
+FILES = ("inprocess", "wire", "flood", "limiter")
 REGION = re.compile(r"(<!-- benchmarks/report\.py: (?P<name>\w+) -->\n)(?P<body>.*?)(<!-- end -->)", re.S)
 
 Result = Mapping[str, Any]
 
 FLOOR = "a"
+LIMITER_NAME = "fastapi-limiter"
 # Each case's like-for-like FastAPI case: rows on an included router against FastAPI's included APIRouter
 # (`b`), rows whose route sits on the app as built against FastAPI's route on the app (`b2`; `e` adds handlers
 # to an app whose route is its own), RejectingRouter's accept path against FastAPI's. Including a router has a
@@ -200,6 +201,30 @@ PARAMETER_CHECKS = ("h", "h2")
 OWN_ROWS = ("b", "b2")
 
 
+def _against_theirs(section: str, field: str, keys: Sequence[str], lowest: bool) -> Callable[[Result], float | None]:
+    """The worst of ours ÷ fastapi-limiter's like-for-like row (limiter.py), among the rows in `keys`."""
+
+    def worst(result: Result) -> float | None:
+        values = {key(label): row[field] for label, row in result.get(section, {}).items()}
+        ratios = [values[mine] / values[THEIRS[mine]] for mine in keys if mine in values and values.get(THEIRS[mine])]
+        return (min if lowest else max)(ratios) if ratios else None
+
+    return worst
+
+
+def _race_furthest(race_key: str) -> Callable[[Result], float | None]:
+    """The passes of the trial furthest from the limit, in the race `race_key` (limiter.py)."""
+
+    def furthest(result: Result) -> float | None:
+        rows = [row for label, row in result.get("races", {}).items() if key(label) == race_key]
+        if not rows:
+            return None
+        limit = result["meta"]["race"]["limit"][0]
+        return float(max(rows[0]["passes"], key=lambda passes: abs(passes - limit)))
+
+    return furthest
+
+
 class Target(NamedTuple):
     what: str
     source: str
@@ -210,6 +235,8 @@ class Target(NamedTuple):
     def limit(self) -> str:
         if self.low is None and self.high is None:
             return "(for comparison)"
+        if self.low is not None and self.low == self.high:
+            return f"= {self.low:g}"
         if self.low is not None and self.high is not None:
             return f"{self.low:g} to {self.high:g}"
         return f"≥ {self.low:g}" if self.low is not None else f"≤ {self.high:g}"
@@ -280,6 +307,56 @@ TARGETS: list[Target] = [
     Target("legitimate p99 flooded ÷ alone, middleware (`c`)", "flood", _flooded_p99("c"), None, 3),
     Target("legitimate p99 flooded ÷ alone, raw ASGI app (`r`)", "flood", _flooded_p99("r"), None, None),
     Target("RSS growth per 100,000 rejections, KiB (worst case)", "inprocess", _rss_per_100k, None, 2048),
+    # Issue 23: against fastapi-limiter on the same Redis, at least as fast, and exact.
+    Target(
+        f"`RateLimitGuard` on Redis, refusals/s in flight ÷ {LIMITER_NAME}'s (worst row)",
+        "limiter",
+        _against_theirs("handshakes", "in_flight_per_second", ("o", "o1", "om"), True),
+        1,
+        None,
+    ),
+    Target(
+        f"`RateLimitGuard` on Redis, µs per refusal in turn ÷ {LIMITER_NAME}'s (worst row)",
+        "limiter",
+        _against_theirs("handshakes", "median_us", ("o", "o1", "om"), False),
+        None,
+        1,
+    ),
+    Target(
+        f"`MessageLimitGuard`, µs per message ÷ {LIMITER_NAME}'s (worst row)",
+        "limiter",
+        _against_theirs("messages", "median_us", ("mo", "mm"), False),
+        None,
+        1,
+    ),
+    Target(
+        "handshakes passed, 200 racing for 10, `RateLimitGuard` (furthest trial)",
+        "limiter",
+        _race_furthest("o"),
+        10,
+        10,
+    ),
+    Target(
+        f"handshakes passed, 200 racing for 10, {LIMITER_NAME} (furthest trial)",
+        "limiter",
+        _race_furthest("t"),
+        None,
+        None,
+    ),
+    Target(
+        "messages passed, 200 racing for 10, `MessageLimitGuard` (furthest trial)",
+        "limiter",
+        _race_furthest("mo"),
+        10,
+        10,
+    ),
+    Target(
+        f"messages passed, 200 racing for 10, {LIMITER_NAME} (furthest trial)",
+        "limiter",
+        _race_furthest("mt"),
+        None,
+        None,
+    ),
 ]
 
 
@@ -306,10 +383,115 @@ def machine_line(results: Mapping[str, Result]) -> str:
     return f"Measured on {', '.join(parts)}.\n"
 
 
+# limiter.py's rows: each of ours by the fastapi-limiter row it is like for like with (a dependency on a route the
+# app serves as built, or on an included router), and its references: the floor and FastAPI with no limit.
+LIMITER_FLOOR, LIMITER_PLAIN = "r", "p"
+THEIRS = {"o": "t", "om": "t", "o1": "t1", "mo": "mt", "mm": "mtm"}
+
+
+def _limiter_ratio(values: Mapping[str, float], label: str, other: str | None) -> str:
+    mine, theirs = values.get(key(label)), values.get(other or "")
+    if mine is None or not theirs:
+        return ""
+    return f"{mine / theirs:.3f}" if mine / theirs < 0.1 else ratio(mine / theirs)  # a Redis call next to none
+
+
+def limiter_table(result: Result) -> str:
+    """limiter.py's three tables: refused handshakes, µs per limited message, and the passes in the races."""
+    meta = result["meta"]
+    parts: list[str] = []
+    handshakes = result.get("handshakes", {})
+    if handshakes:
+        rates = {key(label): row["in_flight_per_second"] for label, row in handshakes.items()}
+        rows = []
+        for label, row in handshakes.items():
+            rows.append(
+                [
+                    case(label),
+                    f"{row['median_us']:.1f}",
+                    spread(row.get("rounds_us", ())),
+                    f"{row['in_flight_per_second']:,.0f}",
+                    spread(row.get("in_flight_rounds", ())),
+                    _limiter_ratio(rates, label, LIMITER_FLOOR) if row["ending"] == "refused" else "",
+                    _limiter_ratio(rates, label, LIMITER_PLAIN),
+                    _limiter_ratio(rates, label, THEIRS.get(key(label))),
+                ]
+            )
+        header = [
+            "case",
+            "µs per handshake, one at a time",
+            "spread",
+            f"handshakes/s, {meta['concurrency']} in flight",
+            "spread",
+            "÷ floor",
+            "÷ FastAPI, no limit",
+            f"÷ {LIMITER_NAME}",
+        ]
+        limit, per = meta["handshake_limit"]
+        note = (
+            f"A limit of {limit} handshake per {per:g} s per client, driven past it: every row but **p** refuses with "
+            f"429. Median of {meta['rounds']} interleaved rounds of {meta['handshakes']:,} handshakes per case, one "
+            f"at a time and then {meta['concurrency']} at once. The ratios divide handshakes/s in flight. {SPREAD}"
+        )
+        parts.append(f"{table(header, rows)}\n\n{note}\n")
+    messages = result.get("messages", {})
+    if messages:
+        times = {key(label): row["median_us"] for label, row in messages.items()}
+        plain = times.get("mp")
+        rows = [
+            [
+                case(label),
+                f"{row['median_us']:.1f}",
+                spread(row.get("rounds_us", ())),
+                "" if plain is None or key(label) == "mp" else f"{row['median_us'] - plain:+.1f}",
+                _limiter_ratio(times, label, THEIRS.get(key(label))),
+            ]
+            for label, row in messages.items()
+        ]
+        header = ["case", "µs per message", "spread", "µs more than no limit", f"÷ {LIMITER_NAME}"]
+        limit, per = meta["message_limit"]
+        note = (
+            f"{meta['messages']:,} text messages on one socket after accept, under a limit of {limit:,} per "
+            f"{per:g} s that none reaches: median of {meta['rounds']} interleaved rounds. {SPREAD}"
+        )
+        parts.append(f"{table(header, rows)}\n\n{note}\n")
+    races = result.get("races", {})
+    if races:
+        race = meta["race"]
+        limit = race["limit"][0]
+        rows = []
+        for label, row in races.items():
+            failures = row.get("redis_failures", [0] * len(row["passes"]))
+            pairs = zip(row["passes"], failures, strict=True)
+            trials = [f"{passes} (Redis failed)" if failed else str(passes) for passes, failed in pairs]
+            exact = all(passes == limit for passes in row["passes"])
+            rows.append([case(label), row["what"], ", ".join(trials), "yes" if exact else "**no**"])
+        header = ["case", "racing", "passed, each trial", f"exactly {limit}"]
+        note = (
+            f"{race['clients']} clients, {race['clients'] // race['processes']} tasks in each of {race['processes']} "
+            f"processes, start at one instant and race for a limit of {limit} per {race['limit'][1]:g} s on one key "
+            f"in one Redis; {race['trials']} trials."
+        )
+        if race.get("timeout"):
+            note += (
+                f" Our `RedisBackend` waits up to {race['timeout']:g} s for Redis here, in every table: its default, "
+                "0.5 s, after which a limit fails open and lets the decision through, was exceeded while the racers' "
+                f"calls queued on a loaded machine. {LIMITER_NAME} waits as long as Redis takes. A trial in which a "
+                "call still failed says so."
+            )
+        parts.append(f"{table(header, rows)}\n\n{note}\n")
+    versions = (
+        f"{LIMITER_NAME} {meta['fastapi_limiter']} on pyrate-limiter {meta['pyrate_limiter']}, redis-py "
+        f"{meta['redis_py']}, redis-server {meta['redis_server']} on loopback; each app called as ASGI in process."
+    )
+    return "\n".join(parts) + f"\n{versions}\n"
+
+
 RENDERERS: dict[str, Callable[[Result], str]] = {
     "inprocess": inprocess_table,
     "wire": wire_table,
     "flood": flood_table,
+    "limiter": limiter_table,
 }
 
 

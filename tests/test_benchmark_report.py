@@ -111,3 +111,81 @@ def test_missing_results_say_how_to_make_them_and_the_machine_line_lists_every_v
     regions = report.render({"wire": WIRE})
     assert regions["flood"].startswith("Not measured yet: run `python benchmarks/flood.py`")
     assert regions["machine"] == "Measured on 2 CPUs, Python 3.11.7, wrk 4.1.0.\n"
+
+
+def limited(ending: str, median_us: float, in_flight: float) -> dict[str, Any]:
+    return {"ending": ending, "median_us": median_us, "in_flight_per_second": in_flight}
+
+
+LIMITER: dict[str, Any] = {
+    "meta": {
+        "rounds": 3,
+        "handshakes": 1000,
+        "messages": 500,
+        "concurrency": 32,
+        "handshake_limit": [1, 60],
+        "message_limit": [1_000_000, 60],
+        "race": {"clients": 200, "processes": 2, "limit": [10, 60], "trials": 3},
+        "fastapi_limiter": "0.2.0",
+        "pyrate_limiter": "4.6.0",
+        "redis_py": "8.1.0",
+        "redis_server": "7.0.15",
+    },
+    "handshakes": {
+        "r  floor": limited("refused", 1.0, 500_000),
+        "p  FastAPI, no limit": limited("accepted", 25.0, 40_000),
+        "t  theirs, on the app": limited("refused", 300.0, 3_000),
+        "t1 theirs, included": limited("refused", 320.0, 2_500),
+        "o  ours, as built": limited("refused", 200.0, 9_000),
+        "o1 ours, included": limited("refused", 240.0, 5_000),
+        "om ours, middleware": limited("refused", 180.0, 12_000),
+    },
+    "messages": {
+        "mp FastAPI, no limit": {"median_us": 2.0},
+        "mt theirs, Redis": {"median_us": 250.0},
+        "mtm theirs, in memory": {"median_us": 12.0},
+        "mo ours, Redis": {"median_us": 200.0},
+        "mm ours, in memory": {"median_us": 18.0},
+    },
+    "races": {
+        "o  ours": {"what": "handshakes", "passes": [10, 10, 10]},
+        "t  theirs": {"what": "handshakes", "passes": [10, 11, 10]},
+        "mo ours": {"what": "messages, one per socket", "passes": [10, 10, 10]},
+        "mt theirs": {"what": "messages, one per socket", "passes": [12, 10, 10]},
+    },
+}
+
+
+def test_the_limiter_tables_divide_each_of_ours_by_its_like_for_like_fastapi_limiter_row() -> None:
+    lines = report.limiter_table(LIMITER).splitlines()
+    assert "| **r** floor | 1.0 |  | 500,000 |  | 1.00 | 12.50 |  |" in lines
+    assert "| **t** theirs, on the app | 300.0 |  | 3,000 |  | 0.006 | 0.075 |  |" in lines  # under 0.1: 3 decimals
+    assert "| **o** ours, as built | 200.0 |  | 9,000 |  | 0.018 | 0.23 | 3.00 |" in lines  # ÷ t
+    assert "| **o1** ours, included | 240.0 |  | 5,000 |  | 0.010 | 0.12 | 2.00 |" in lines  # ÷ t1
+    assert "| **om** ours, middleware | 180.0 |  | 12,000 |  | 0.024 | 0.30 | 4.00 |" in lines  # ÷ t
+    assert "| **p** FastAPI, no limit | 25.0 |  | 40,000 |  |  | 1.00 |  |" in lines  # no floor ratio: it accepts
+    assert "| **mo** ours, Redis | 200.0 |  | +198.0 | 0.80 |" in lines  # ÷ mt
+    assert "| **mm** ours, in memory | 18.0 |  | +16.0 | 1.50 |" in lines  # ÷ mtm
+    assert "| **t** theirs | handshakes | 10, 11, 10 | **no** |" in lines
+    assert "| **mo** ours | messages, one per socket | 10, 10, 10 | yes |" in lines
+    assert lines[-1].startswith("fastapi-limiter 0.2.0 on pyrate-limiter 4.6.0")
+
+
+def test_the_limiter_targets_hold_ours_to_fastapi_limiters_speed_and_to_exactly_the_limit() -> None:
+    targets = report.targets_table({"limiter": LIMITER}).splitlines()
+    assert targets[2:] == [
+        "| `RateLimitGuard` on Redis, refusals/s in flight ÷ fastapi-limiter's (worst row) | ≥ 1 | 2.00 | yes |",
+        "| `RateLimitGuard` on Redis, µs per refusal in turn ÷ fastapi-limiter's (worst row) | ≤ 1 | 0.75 | yes |",
+        "| `MessageLimitGuard`, µs per message ÷ fastapi-limiter's (worst row) | ≤ 1 | 1.50 | **no** |",
+        "| handshakes passed, 200 racing for 10, `RateLimitGuard` (furthest trial) | = 10 | 10.00 | yes |",
+        "| handshakes passed, 200 racing for 10, fastapi-limiter (furthest trial) | (for comparison) | 11.00 |  |",
+        "| messages passed, 200 racing for 10, `MessageLimitGuard` (furthest trial) | = 10 | 10.00 | yes |",
+        "| messages passed, 200 racing for 10, fastapi-limiter (furthest trial) | (for comparison) | 12.00 |  |",
+    ]
+
+
+def test_a_race_trial_in_which_redis_failed_says_so() -> None:
+    races = {"o  ours": {"what": "handshakes", "passes": [10, 36], "redis_failures": [0, 2]}}
+    result = {**LIMITER, "meta": {**LIMITER["meta"], "race": {**LIMITER["meta"]["race"], "trials": 2}}}
+    table = report.limiter_table({**result, "races": races})
+    assert "| **o** ours | handshakes | 10, 36 (Redis failed) | **no** |" in table
