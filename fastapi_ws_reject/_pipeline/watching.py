@@ -90,7 +90,9 @@ class SocketWatch:
         return True
 
     async def _receive(self) -> Message:
-        if self.closing is None and self.accepted and self.armed:
+        # Wait on the server and on the library's close only when something outside the endpoint may close the
+        # socket meanwhile (a timer, a task): a message filter closes it from inside this call.
+        if self.closing is None and self.accepted and (self.stops or self.tasks):
             if self._closed is None:
                 self._closed = self.loop.create_future()
             receiving = asyncio.ensure_future(self.server_receive())
