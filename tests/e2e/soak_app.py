@@ -1,7 +1,9 @@
 """The soak test's app: three kinds of handshake, and an HTTP route reporting the server's own resources."""
 
 import asyncio
+import gc
 import os
+import sys
 from pathlib import Path
 
 from fastapi import Depends, FastAPI, WebSocket
@@ -43,4 +45,10 @@ app.include_router(router)
 async def stats() -> dict[str, int]:
     status = Path("/proc/self/status").read_text()
     rss_kb = int(next(line for line in status.splitlines() if line.startswith("VmRSS:")).split()[1])
-    return {"fds": len(os.listdir("/proc/self/fd")), "tasks": len(asyncio.all_tasks()), "rss_kb": rss_kb}
+    gc.collect()  # what is still referenced, not what a cycle awaiting collection holds
+    return {
+        "fds": len(os.listdir("/proc/self/fd")),
+        "tasks": len(asyncio.all_tasks()),
+        "rss_kb": rss_kb,
+        "blocks": sys.getallocatedblocks(),
+    }
