@@ -34,6 +34,12 @@ def check_seconds(name: str, value: object) -> float:
     return float(value)
 
 
+def check_positive_int(name: str, value: object) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+        raise ValueError(f"{name} must be a whole number of at least 1, got {value!r}; a limit of 0 refuses everyone.")
+    return value
+
+
 def check_close_code(close_code: object) -> int:
     if isinstance(close_code, bool) or not isinstance(close_code, int):
         raise TypeError(f"close_code must be an int ({_CLOSE_CODES}), got {close_code!r}.")

@@ -53,15 +53,16 @@ _ON_REJECT_FIX = "register the listener with the FastAPI or Starlette app it lis
 
 
 class AppEvents:
-    """What this library keeps about one app: its listeners, whether it warned about the fallback, and its
-    rejection counter (`_telemetry`), made at its first rejection."""
+    """What this library keeps about one app: its listeners, whether it warned about the fallback and about a limit
+    keyed by a proxy's address, and its rejection counter (`_telemetry`), made at its first rejection."""
 
-    __slots__ = ("counter", "listeners", "warned_about_fallback")
+    __slots__ = ("counter", "listeners", "warned_about_fallback", "warned_about_proxy_key")
 
     def __init__(self) -> None:
         # Replaced, never changed in place: `report` loops over the tuple it read while a listener is removed.
         self.listeners: tuple[Listener, ...] = ()
         self.warned_about_fallback: bool = False
+        self.warned_about_proxy_key: bool = False
         self.counter: Any = None
 
     def remove(self, listener: Listener) -> None:

@@ -18,7 +18,8 @@ import anyio
 from starlette.requests import HTTPConnection
 from starlette.types import Scope
 
-from .._arguments import check_seconds
+from .._arguments import check_positive_int, check_seconds
+from .._events import events_of
 from .._pipeline.watching import SocketWatch, socket_watch
 from .._rejection import WebSocketRejection
 from ..policy import Policy
@@ -121,8 +122,6 @@ PROXY_KEY_WARNING = (
     "shares the count of %s. Trust the proxy in the server (uvicorn --proxy-headers --forwarded-allow-ips=%s) "
     "or key the limit with client_host_behind_proxies(trusted_proxies=[%r]). Logged once per app."
 )
-# The attribute of the app that says it was warned: the app's own object, as _events.py keeps its state.
-_WARNED_ABOUT_PROXY = "_fastapi_ws_reject_warned_about_proxy_key"
 
 
 def client_host(connection: HTTPConnection) -> str:
@@ -173,21 +172,21 @@ def _warn_if_proxied(scope: Scope, peer: IPAddress) -> None:
     """Warn once per app when `peer` forwarded the handshake for someone else: a proxy the server does not trust,
     whose address every client shares as its key. The key itself stays the peer's: read from the header, it would
     let any client that reaches the server directly pick its own count."""
-    kept: dict[str, object] | None = getattr(scope.get("app"), "__dict__", None)
-    if kept is None or kept.get(_WARNED_ABOUT_PROXY):
+    events = events_of(scope)
+    if events is None or events.warned_about_proxy_key:
         return  # outside any app there is nowhere to remember it, and a line per handshake would flood the log
     hops = forwarded_hops(scope)
     # A server that trusts the proxy (uvicorn --proxy-headers) put one of the hops in the scope: no warning.
     if hops is None or peer in hops:
         return
-    kept[_WARNED_ABOUT_PROXY] = True
+    events.warned_about_proxy_key = True
     _logger.warning(PROXY_KEY_WARNING, peer, peer, peer, str(peer))
 
 
-def _positive_int(name: str, value: object) -> int:
-    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-        raise ValueError(f"{name} must be a whole number of at least 1, got {value!r}; a limit of 0 refuses everyone.")
-    return value
+async def key_of(key: Key, connection: HTTPConnection) -> str:
+    """What `key` (sync or async) says `connection` counts as."""
+    found = key(connection)
+    return await found if isinstance(found, Awaitable) else found
 
 
 class _Limit:
@@ -197,8 +196,7 @@ class _Limit:
         self.namespace = namespace
 
     async def _key(self, connection: HTTPConnection) -> str:
-        key = self.key(connection)
-        return await key if isinstance(key, Awaitable) else key
+        return await key_of(self.key, connection)
 
 
 class RateLimitGuard(_Limit, Guard[str]):
@@ -223,7 +221,7 @@ class RateLimitGuard(_Limit, Guard[str]):
         policy: Policy | None = None,
     ) -> None:
         _Limit.__init__(self, key, backend, namespace)
-        self.limit: int = _positive_int("limit", limit)
+        self.limit: int = check_positive_int("limit", limit)
         self.per: float = check_seconds("per", per)
         # An explicit base __init__: pyright leaves its T unsolved (Guard[Unknown]), mypy binds it to self.
         Guard.__init__(self, rejection=rejection, policy=policy)  # pyright: ignore[reportUnknownMemberType]
@@ -284,8 +282,8 @@ class ConnectionLimitGuard(_Limit, HoldingGuard[str]):
         policy: Policy | None = None,
     ) -> None:
         _Limit.__init__(self, key, backend, namespace)
-        self.limit: int = _positive_int("limit", limit)
-        self.retry_after: int = _positive_int("retry_after", retry_after)
+        self.limit: int = check_positive_int("limit", limit)
+        self.retry_after: int = check_positive_int("retry_after", retry_after)
         # An explicit base __init__: pyright leaves its T unsolved (HoldingGuard[Unknown]), mypy binds it to self.
         HoldingGuard.__init__(self, rejection=rejection, policy=policy)  # pyright: ignore[reportUnknownMemberType]
 

@@ -18,11 +18,11 @@ from starlette.requests import HTTPConnection
 from starlette.types import Message
 from starlette.websockets import WebSocketDisconnect
 
-from .._arguments import check_seconds
+from .._arguments import check_positive_int, check_seconds
 from .._pipeline.watching import MessageFilter, SocketWatch, socket_watch
 from .._rejection import WebSocketRejection
 from ._base import Guard
-from ._limits import InMemoryBackend, Key, LimitBackend, sliding_wait
+from ._limits import InMemoryBackend, Key, LimitBackend, key_of, sliding_wait
 
 OnLimit = Literal["close", "drop"]
 ON_LIMIT: tuple[OnLimit, ...] = ("close", "drop")
@@ -67,8 +67,6 @@ class MessageLimitGuard(Guard[str | None]):
         rejection: WebSocketRejection | None = None,
         drop_message: Any = None,
     ) -> None:
-        if isinstance(limit, bool) or not isinstance(limit, int) or limit < 1:
-            raise ValueError(f"limit must be a whole number of at least 1, got {limit!r}.")
         if on_limit not in ON_LIMIT:
             raise ValueError(f"on_limit must be 'close' or 'drop', got {on_limit!r}.")
         if backend is not None and key is None:
@@ -80,7 +78,7 @@ class MessageLimitGuard(Guard[str | None]):
             raise ValueError("drop_message is what on_limit='drop' sends; with on_limit='close' the close says it.")
         if on_limit == "drop" and rejection is not None:
             raise ValueError("rejection= is the close of on_limit='close'; with on_limit='drop' give drop_message=.")
-        self.limit: int = limit
+        self.limit: int = check_positive_int("limit", limit)
         self.per: float = check_seconds("per", per)
         self.key = key
         # Per key, in this process unless a shared backend is given; per socket, the count lives with the socket.
@@ -104,10 +102,7 @@ class MessageLimitGuard(Guard[str | None]):
         return True
 
     async def check(self, connection: HTTPConnection) -> str | None:
-        if self.key is None:
-            return None
-        key = self.key(connection)
-        return await key if isinstance(key, Awaitable) else key
+        return None if self.key is None else await key_of(self.key, connection)
 
     async def _admit(self, connection: HTTPConnection, *, on_route: bool = False) -> str | None:
         key = await self.check(connection)
