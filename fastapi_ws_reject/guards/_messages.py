@@ -7,20 +7,18 @@ its rejection's close code (4429 by default) or answers the client with `drop_me
 
 import collections
 import contextlib
-import json
 import math
 import time
 from collections.abc import Awaitable, Callable
 from typing import Any, Literal
 
-from fastapi.encoders import jsonable_encoder
 from starlette.requests import HTTPConnection
 from starlette.types import Message
 from starlette.websockets import WebSocketDisconnect
 
 from .._arguments import check_positive_int, check_seconds
 from .._pipeline.watching import MessageFilter, SocketWatch, socket_watch
-from .._rejection import WebSocketRejection
+from .._rejection import _BINARY, WebSocketRejection, _render_body
 from ._base import Guard
 from ._limits import InMemoryBackend, Key, LimitBackend, key_of, sliding_wait
 
@@ -149,8 +147,9 @@ class MessageLimitGuard(Guard[str | None]):
 
 
 def _message(content: Any) -> Message:
-    if isinstance(content, bytes):
-        return {"type": "websocket.send", "bytes": content}
-    if isinstance(content, str):
-        return {"type": "websocket.send", "text": content}
-    return {"type": "websocket.send", "text": json.dumps(jsonable_encoder(content), separators=(",", ":"))}
+    """`content` sent as a rejection's body is rendered (and refused when it cannot be): binary for bytes, else
+    text (JSON for anything but a str)."""
+    body, media_type = _render_body(content)
+    if media_type == _BINARY:
+        return {"type": "websocket.send", "bytes": body}
+    return {"type": "websocket.send", "text": body.decode("utf-8")}

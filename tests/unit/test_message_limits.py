@@ -100,3 +100,10 @@ def test_the_endpoint_gets_the_key_as_the_guards_value() -> None:
 def test_an_impossible_limit_fails_at_construction_and_names_the_fix(options: dict[str, Any], fix: str) -> None:
     with pytest.raises(ValueError, match=fix):
         MessageLimitGuard(**options)
+
+
+def test_a_drop_message_that_cannot_be_sent_fails_at_construction_as_a_rejection_body_does() -> None:
+    with pytest.raises(TypeError, match="did you forget to await or call it"):
+        MessageLimitGuard(1, per=1, on_limit="drop", drop_message=user_of)
+    with pytest.raises(TypeError, match="cannot be rendered"):
+        MessageLimitGuard(1, per=1, on_limit="drop", drop_message={"at": float("nan")})
