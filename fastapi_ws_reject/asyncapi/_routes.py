@@ -164,8 +164,8 @@ def _message_limit_entry(limit: MessageLimitGuard, source: str) -> Entry:
 
 def _dropped(content: Any) -> Entry:
     """The message a client over the limit gets, as `rejection_entry` shows a body (binary in hex)."""
-    if isinstance(content, bytes):
-        return {"contentType": "application/octet-stream", "message": content.hex()}
+    if isinstance(content, (bytes, bytearray, memoryview)):  # what the guard sends as binary
+        return {"contentType": "application/octet-stream", "message": bytes(content).hex()}  # pyright: ignore[reportUnknownArgumentType]
     if isinstance(content, str):
         return {"contentType": "text/plain", "message": content}
     return {"contentType": "application/json", "message": jsonable_encoder(content)}

@@ -506,7 +506,7 @@ def test_message_limits_are_documented_from_the_route_the_middleware_and_composi
     router = RejectingRouter()
     per_user = MessageLimitGuard(60, per=60, key=lambda connection: "ann", on_limit="drop")
     slow_down = MessageLimitGuard(2, per=1, rejection=WebSocketRejection(429, "slow down", close_code=1008))
-    binary = MessageLimitGuard(9, per=1, on_limit="drop", drop_message=b"\x01")
+    binary = MessageLimitGuard(9, per=1, on_limit="drop", drop_message=bytearray(b"\x01"))
     router.add_api_websocket_route(
         "/x", _accepting, name="x", dependencies=[Depends(all_of(ws_guard(lambda: True), per_user)), Depends(binary)]
     )
