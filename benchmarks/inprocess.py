@@ -9,7 +9,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import gc
-import json
 import statistics
 import sys
 import time
@@ -161,11 +160,7 @@ def main() -> None:
     growth = asyncio.run(memory(args.memory)) if args.memory else {}
     result = {"meta": meta(args), "cases": summarize(samples, growth)}
     print(report.inprocess_table(result))
-    path = args.json or (None if args.smoke else DEFAULT_JSON)
-    if path is not None:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(json.dumps(result, indent=2) + "\n")
-        print(f"wrote {path}")
+    report.save(result, args.json or (None if args.smoke else DEFAULT_JSON))
 
 
 if __name__ == "__main__":

@@ -26,7 +26,6 @@ import asyncio
 import contextlib
 import gc
 import importlib.metadata
-import json
 import logging
 import multiprocessing
 import os
@@ -47,7 +46,8 @@ from redis.asyncio import Redis  # noqa: E402
 from starlette.requests import HTTPConnection  # noqa: E402
 from starlette.types import ASGIApp, Message, Receive, Scope, Send  # noqa: E402
 
-from benchmarks import report  # noqa: E402
+from benchmarks import inprocess, report  # noqa: E402
+from benchmarks.inprocess import CONNECT, DISCONNECT  # noqa: E402
 from benchmarks.rate_engines import start_redis  # noqa: E402
 from fastapi_ws_reject import RejectingRouter, WebSocketGuardMiddleware  # noqa: E402
 from fastapi_ws_reject.guards import MessageLimitGuard, RateLimitGuard  # noqa: E402
@@ -86,29 +86,7 @@ def count_redis_failures() -> RedisFailures:
 
 # --- the ASGI side: a scripted client -----------------------------------------------------------------------
 
-SCOPE: Scope = {
-    "type": "websocket",
-    "asgi": {"version": "3.0", "spec_version": "2.4"},
-    "http_version": "1.1",
-    "scheme": "ws",
-    "server": ("127.0.0.1", 8000),
-    "client": ("127.0.0.1", 50000),
-    "root_path": "",
-    "path": "/ws",
-    "raw_path": b"/ws",
-    "query_string": b"",
-    "headers": [
-        (b"host", b"127.0.0.1:8000"),
-        (b"upgrade", b"websocket"),
-        (b"connection", b"Upgrade"),
-        (b"sec-websocket-key", b"dGhlIHNhbXBsZSBub25jZQ=="),
-        (b"sec-websocket-version", b"13"),
-    ],
-    "subprotocols": [],
-    "extensions": {"websocket.http.response": {}},
-}
-CONNECT: Message = {"type": "websocket.connect"}
-DISCONNECT: Message = {"type": "websocket.disconnect", "code": 1000}
+SCOPE: Scope = {**inprocess.SCOPE, "query_string": b""}
 TEXT: Message = {"type": "websocket.receive", "text": "m"}
 
 
@@ -623,11 +601,7 @@ def main() -> None:
     load.append(round(os.getloadavg()[0], 2))
     result = {"meta": meta(args, redis_version, load), "handshakes": handshakes, "messages": messages, "races": races}
     print(report.limiter_table(result))
-    path = args.json or (None if args.smoke else DEFAULT_JSON)
-    if path is not None:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(json.dumps(result, indent=2) + "\n")
-        print(f"wrote {path}")
+    report.save(result, args.json or (None if args.smoke else DEFAULT_JSON))
 
 
 if __name__ == "__main__":

@@ -540,6 +540,15 @@ def render(results: Mapping[str, Result]) -> dict[str, str]:
     return regions
 
 
+def save(result: Result, path: Path | None) -> None:
+    """Write a benchmark's `result` where `load` reads it (`path` None: a smoke run, which keeps nothing)."""
+    if path is None:
+        return
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(result, indent=2) + "\n")
+    print(f"wrote {path}")
+
+
 def load(directory: Path) -> dict[str, Result]:
     paths = {name: directory / f"{name}.json" for name in FILES}
     return {name: json.loads(path.read_text()) for name, path in paths.items() if path.exists()}

@@ -15,7 +15,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import gc
-import json
 import statistics
 import sys
 import time
@@ -180,11 +179,7 @@ def main() -> None:
         args.rounds, args.iterations = 1, 20
     result = {"meta": meta(args), "cases": summarize(asyncio.run(run(args.rounds, args.iterations)))}
     print(report.telemetry_table(result))
-    path = args.json or (None if args.smoke else DEFAULT_JSON)
-    if path is not None:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(json.dumps(result, indent=2) + "\n")
-        print(f"wrote {path}")
+    report.save(result, args.json or (None if args.smoke else DEFAULT_JSON))
 
 
 if __name__ == "__main__":

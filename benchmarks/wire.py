@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import argparse
 import contextlib
-import json
 import os
 import resource
 import socket
@@ -226,11 +225,7 @@ def main() -> None:
     result["cases"] = {label: summarize(selected[label][1], rows) for label, rows in rounds.items()}
     print(report.wire_table(result))
     print(f"{time.monotonic() - started:.0f} s", file=sys.stderr)
-    path = args.json or (None if args.smoke else DEFAULT_JSON)
-    if path is not None:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(json.dumps(result, indent=2) + "\n")
-        print(f"wrote {path}")
+    report.save(result, args.json or (None if args.smoke else DEFAULT_JSON))
 
 
 if __name__ == "__main__":
