@@ -33,13 +33,17 @@ STYLE_URL = "/component/styles/default.min.css"
 BLOCKED = ("Content Security Policy", "integrity", "Refused to")
 
 
-def documented_app(component: Path = COMPONENT) -> Starlette:
-    """`guarded_app()` with its page, at `/asyncapi` and under any tenant prefix (`/{tenant}/asyncapi`), and the
-    component's files at `/component`."""
+def require_chromium_and_the_component() -> None:
     if CHROMIUM is None:
         pytest.skip("Chromium is not installed (apt-get install chromium)")
     if not (COMPONENT / "browser" / "standalone" / "index.js").is_file():
         pytest.skip("@asyncapi/react-component is not installed; run `npm ci` at the repository root")
+
+
+def documented_app(component: Path = COMPONENT) -> Starlette:
+    """`guarded_app()` with its page, at `/asyncapi` and under any tenant prefix (`/{tenant}/asyncapi`), and the
+    component's files at `/component`."""
+    require_chromium_and_the_component()
     app = guarded_app()
     add_asyncapi(app, title="Rendered", script_url=SCRIPT_URL, style_url=STYLE_URL)
     files = StaticFiles(directory=component)
@@ -114,6 +118,7 @@ def test_a_tenant_segment_cannot_make_the_page_render_another_servers_document()
 
 @pytest.mark.timeout(120)
 def test_a_component_that_is_not_the_pinned_file_is_refused_by_the_browser(tmp_path: Path) -> None:
+    require_chromium_and_the_component()  # before copying the component's files
     shutil.copytree(COMPONENT / "styles", tmp_path / "styles")
     (tmp_path / "browser" / "standalone").mkdir(parents=True)
     tampered = (COMPONENT / "browser" / "standalone" / "index.js").read_text() + "\nwindow.tampered = 1;\n"
